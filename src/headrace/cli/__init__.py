@@ -1,0 +1,1 @@
+"""The ``headrace`` command line (thin: every command calls :mod:`headrace.project`)."""

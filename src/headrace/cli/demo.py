@@ -1,0 +1,47 @@
+"""``headrace demo``: write the sample project and load it (the command behind make demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from headrace.cli.output import console, escape
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command()(demo)
+
+
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to write the sample project.")] = Path(
+        "headrace-demo"
+    ),
+) -> None:
+    """Generate a sample e-commerce project and load it into an embedded DuckDB warehouse."""
+    from rich.table import Table
+
+    from headrace.project import run_demo
+
+    with console.status("generating and loading the demo project..."):
+        result = run_demo(directory)
+    table = Table(title=f"headrace demo: {escape(str(result.directory))}", title_justify="left")
+    for header in ("table", "source", "rows read", "loaded", "quarantined", "seconds"):
+        table.add_column(header, justify="left" if header in ("table", "source") else "right")
+    for load in result.tables:
+        table.add_row(
+            load.table,
+            escape(str(load.source)),
+            f"{load.rows_read:,}",
+            f"{load.rows_loaded:,}",
+            f"{load.rows_quarantined:,}",
+            f"{load.seconds:.2f}",
+        )
+    console.print(table)
+    console.print(
+        f"warehouse: {escape(result.warehouse_url)}; total {result.seconds:.2f} s. "
+        f"Bad rows are in raw._quarantine with file, line and reason.",
+        highlight=False,
+    )

@@ -1,0 +1,81 @@
+"""The service layer: everything the CLI, MCP server and dashboard do goes through here.
+
+A project is a folder with a ``headrace.yml`` (optional: without one, defaults apply and
+the current directory is the root). DuckDB paths in the project file are relative to the
+project root; URLs given on the command line are relative to the working directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from headrace.engines.registry import create_engine
+from headrace.engines.url import EngineURL, parse_url
+
+if TYPE_CHECKING:
+    from headrace.config import ConnectionConfig, ProjectConfig
+    from headrace.demo import DemoResult
+    from headrace.engines.base import EngineAdapter, PingResult
+
+
+@dataclass
+class Project:
+    """A loaded project: its root folder and validated configuration."""
+
+    root: Path
+    config: ProjectConfig
+    config_file: Path | None = None
+
+    @classmethod
+    def discover(cls, start: Path | None = None, config_file: Path | None = None) -> Project:
+        """Load ``config_file``, or the nearest headrace.yml above ``start``, or defaults."""
+        from headrace.config import ProjectConfig, find_config, load_config
+
+        start = (start or Path.cwd()).resolve()
+        path = config_file or find_config(start)
+        if path is None:
+            return cls(root=start, config=ProjectConfig())
+        path = path.resolve()
+        return cls(root=path.parent, config=load_config(path), config_file=path)
+
+    def connection(self, target: str | None = None) -> tuple[ConnectionConfig, EngineURL]:
+        """Resolve a connection name, URL or None (the warehouse) to its config and URL."""
+        connection = self.config.resolve_connection(target)
+        from_project = target is None or "://" not in target
+        url = parse_url(connection.url)
+        base = self.root if from_project else Path.cwd()
+        return connection, resolve_relative(url, base)
+
+    def engine(self, target: str | None = None, *, read_only: bool = False) -> EngineAdapter:
+        """An unconnected adapter for a connection name, URL, or the project warehouse."""
+        connection, url = self.connection(target)
+        return create_engine(
+            url,
+            read_only=read_only or connection.read_only,
+            statement_timeout=connection.statement_timeout,
+        )
+
+    def ping(self, target: str | None = None) -> PingResult:
+        """Connect to ``target`` and time a round trip."""
+        with self.engine(target) as engine:
+            return engine.ping()
+
+
+def resolve_relative(url: EngineURL, base: Path) -> EngineURL:
+    """Make a relative DuckDB file path absolute against ``base``."""
+    if url.scheme != "duckdb" or url.path in ("", ":memory:"):
+        return url
+    path = Path(url.path).expanduser()
+    if path.is_absolute():
+        return url
+    absolute = (base / path).resolve()
+    return parse_url(f"duckdb:///{absolute}")
+
+
+def run_demo(directory: Path) -> DemoResult:
+    """Write the sample project to ``directory`` and load it into its DuckDB warehouse."""
+    from headrace.demo import run_demo as _run_demo
+
+    return _run_demo(directory)
