@@ -149,3 +149,15 @@ def test_env_secret_never_printed(tmp_path: Path) -> None:
     result = run("ping", cwd=tmp_path, env={"HR_TEST_PW": "Sup3rS3cret"})
     assert result.returncode == 1
     assert "Sup3rS3cret" not in result.stderr + result.stdout
+
+
+def test_demo_command_loads_and_summarises(tmp_path: Path) -> None:
+    result = run("demo", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    for table in ("raw.customers", "raw.products", "raw.orders", "raw.order_lines"):
+        assert table in result.stdout
+    assert (tmp_path / "demo" / "warehouse.duckdb").exists()
+    # The demo folder is a project: ping with no URL reaches its warehouse.
+    pinged = run("ping", cwd=tmp_path / "demo")
+    assert pinged.returncode == 0, pinged.stderr
+    assert str(tmp_path / "demo" / "warehouse.duckdb") in pinged.stdout

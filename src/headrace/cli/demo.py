@@ -21,19 +21,29 @@ def demo(
     ),
 ) -> None:
     """Generate a sample e-commerce project and load it into an embedded DuckDB warehouse."""
+    from rich import box
     from rich.table import Table
 
     from headrace.project import run_demo
 
     with console.status("generating and loading the demo project..."):
         result = run_demo(directory)
-    table = Table(title=f"headrace demo: {escape(str(result.directory))}", title_justify="left")
-    for header in ("table", "source", "rows read", "loaded", "quarantined", "seconds"):
-        table.add_column(header, justify="left" if header in ("table", "source") else "right")
-    for load in result.tables:
+    table = Table(
+        title=f"headrace demo: {escape(str(result.directory))} (files in data/)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    sources = [Path(load.source).name for load in result.tables]
+    # Names must stay whole; the numeric columns are narrow enough to give way instead.
+    table.add_column("table", no_wrap=True, min_width=max(len(t.table) for t in result.tables))
+    table.add_column("source", no_wrap=True, min_width=max(map(len, sources)))
+    for header in ("read", "loaded", "quarantined", "seconds"):
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    for load, source in zip(result.tables, sources, strict=True):
         table.add_row(
             load.table,
-            escape(str(load.source)),
+            escape(source),
             f"{load.rows_read:,}",
             f"{load.rows_loaded:,}",
             f"{load.rows_quarantined:,}",
