@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from headrace.config import ConnectionConfig, ProjectConfig
     from headrace.demo import DemoResult
     from headrace.engines.base import EngineAdapter, PingResult
+    from headrace.load.model import LoadRequest, LoadResult
+    from headrace.load.runner import Progress
 
 
 @dataclass
@@ -61,6 +63,32 @@ class Project:
         """Connect to ``target`` and time a round trip."""
         with self.engine(target) as engine:
             return engine.ping()
+
+    def load(
+        self,
+        request: LoadRequest,
+        *,
+        to: str | None = None,
+        progress: Progress | None = None,
+        base_dir: Path | None = None,
+    ) -> LoadResult:
+        """Run one load into ``to`` (a URL or connection name; default the warehouse)."""
+        from headrace.load.runner import run_load
+
+        with self.engine(to) as engine:
+            return run_load(
+                engine,
+                request,
+                base_dir=base_dir or Path.cwd(),
+                progress=progress,
+                source_engine_factory=self.source_engine,
+            )
+
+    def source_engine(self, target: str) -> EngineAdapter:
+        """An adapter to read from: read-only on servers (a DuckDB file may be the target
+        itself, which one process cannot open twice with different settings)."""
+        _, url = self.connection(target)
+        return self.engine(target, read_only=url.scheme != "duckdb")
 
 
 def resolve_relative(url: EngineURL, base: Path) -> EngineURL:

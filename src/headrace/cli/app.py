@@ -69,9 +69,10 @@ def project_options() -> tuple[Path | None, bool]:
 
 def _register_commands() -> None:
     # Imported here so each command module stays small and import cost stays lazy.
-    from headrace.cli import demo, ping
+    from headrace.cli import demo, load, ping
 
     ping.register(app)
+    load.register(app)
     demo.register(app)
 
 

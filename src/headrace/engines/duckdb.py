@@ -127,9 +127,14 @@ class DuckDBAdapter(EngineAdapter):
                     engine=self.name,
                 )
         try:
-            self._conn = duckdb.connect(path, read_only=self.read_only, config=config)
+            conn = duckdb.connect(path, read_only=self.read_only, config=config)
+            # Timestamps must not depend on the machine's zone (PostgreSQL sessions use UTC
+            # too); SET, because the setting is refused at connect before ICU is loaded.
+            if not self.read_only:
+                conn.execute("SET TimeZone = 'UTC'")
         except duckdb.Error as exc:
             raise self._connect_error(exc, path) from exc
+        self._conn = conn
 
     def _connect_error(self, exc: BaseException, path: str) -> EngineError:
         text = first_line(exc)

@@ -1,0 +1,1 @@
+"""Loading: extract, validate every row, publish exactly once (see docs/loading.md)."""

@@ -1,0 +1,309 @@
+"""Sources -> Arrow batches -> any target's bulk path (PostgreSQL COPY, DuckDB Arrow scan).
+
+Files are parsed and typed by a scratch in-memory DuckDB (the same SQL as the in-engine
+path); SQL sources stream from their engine and are typed by the same scratch DuckDB. A
+producer thread keeps parsing while the consumer writes to the target, so the two
+engines work at the same time; the queue between them is small, which bounds memory.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from headrace.load import scan
+from headrace.load.in_duckdb import QuarantineContext
+from headrace.load.publish import ORDINAL
+from headrace.load.scan import TargetColumn, q
+from headrace.load.state import QUARANTINE_COLUMNS, now, state_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from headrace.engines.base import EngineAdapter
+    from headrace.engines.duckdb import DuckDBAdapter
+
+BATCH_ROWS = 122_880  # DuckDB's row-group size: batches come out whole, no re-chunking
+_QUEUE_DEPTH = 4
+_QUARANTINE_FIELDS = ("line", "row_offset", "column_name", "reason", "message", "raw")
+
+
+def scratch_duckdb(memory_limit: str = "512MB") -> DuckDBAdapter:
+    """An in-memory DuckDB for parsing and typing; spills to disk past ``memory_limit``."""
+    from headrace.engines.registry import create_engine
+
+    engine = create_engine("duckdb:///:memory:")
+    engine.execute(f"SET memory_limit = {scan.lit(memory_limit)}")
+    engine.execute("SET preserve_insertion_order = true")
+    return engine  # type: ignore[return-value]
+
+
+@dataclass
+class StreamCounts:
+    """What a stream saw: read = valid + quarantined."""
+
+    read: int = 0
+    valid: int = 0
+    quarantined: int = 0
+    cursor_max: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class QuarantineBuffer:
+    """Bad rows parked in the scratch DuckDB (it spills, so memory stays bounded) until the
+    target can take them after the data stream finishes."""
+
+    def __init__(self, reader: DuckDBAdapter) -> None:
+        # Its own database: the reader's connection is busy streaming the data while bad
+        # rows arrive, and DuckDB allows one open result per connection.
+        self.reader = reader
+        self.scratch = scratch_duckdb("256MB")
+        self.count = 0
+        self.scratch.execute(
+            "CREATE OR REPLACE TEMP TABLE _hr_quarantine (line BIGINT, row_offset BIGINT,"
+            " column_name VARCHAR, reason VARCHAR, message VARCHAR, raw VARCHAR)"
+        )
+
+    def add(self, rows: pa.Table) -> None:
+        """Append rows with the six quarantine fields."""
+        if rows.num_rows:
+            self.scratch.bulk_load(
+                "temp.main._hr_quarantine", rows.select(list(_QUARANTINE_FIELDS))
+            )
+            self.count += rows.num_rows
+
+    def add_from_reader(self, select: str, params: Sequence[Any] = ()) -> None:
+        """Append rows selected in the reader's database (after its stream has finished)."""
+        self.add(self.reader.fetch_arrow(select, list(params)))
+
+    def close(self) -> None:
+        """Free the buffer's database."""
+        self.scratch.close()
+
+    def flush_to(self, engine: EngineAdapter, ctx: QuarantineContext) -> int:
+        """Write everything to the target's ``_headrace.quarantine`` (caller's transaction)."""
+        if not self.count:
+            return 0
+        import pyarrow as pa
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            stamp = now()
+            for batch in self.scratch.stream_arrow(
+                "SELECT * FROM temp.main._hr_quarantine", batch_rows=BATCH_ROWS
+            ):
+                n = batch.num_rows
+                extra = {
+                    "run_id": pa.array([ctx.run_id] * n, pa.string()),
+                    "table_name": pa.array([ctx.table] * n, pa.string()),
+                    "source": pa.array([ctx.source] * n, pa.string()),
+                    "quarantined_at": pa.array([stamp] * n, pa.timestamp("us", tz="UTC")),
+                }
+                columns = {**extra, **{f: batch.column(f) for f in _QUARANTINE_FIELDS}}
+                yield pa.RecordBatch.from_pydict({c: columns[c] for c in QUARANTINE_COLUMNS})
+
+        written = engine.bulk_load(state_table("quarantine", engine.dialect), batches())
+        self.scratch.execute("DELETE FROM temp.main._hr_quarantine")
+        self.count = 0
+        return written
+
+
+def split_batch(
+    batch: pa.RecordBatch,
+    columns: Sequence[TargetColumn],
+    *,
+    offset: int,
+    target_dialect: str,
+    has_meta: bool,
+) -> tuple[pa.RecordBatch, pa.Table | None]:
+    """(valid rows with exactly the target columns, bad rows as quarantine fields)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = batch.num_rows
+    names = [c.name for c in columns]
+    reason = batch.column("_hr_reason") if has_meta else pa.nulls(n, pa.string())
+    column = batch.column("_hr_column") if has_meta else pa.nulls(n, pa.string())
+    message = batch.column("_hr_message") if has_meta else pa.nulls(n, pa.string())
+    for c in columns:
+        values = batch.column(c.name)
+        if c.required and c.type.name == "text":
+            missing = pc.or_kleene(pc.is_null(values), pc.equal(values, ""))
+            reason, column, message = _flag(
+                missing,
+                reason,
+                column,
+                message,
+                "missing_required",
+                c.name,
+                f"{c.name} is required",
+            )
+        if target_dialect == "postgres" and pa.types.is_string(values.type):
+            # PostgreSQL text cannot hold NUL; DuckDB can, so only this target checks.
+            has_nul = pc.fill_null(pc.match_substring(values, "\x00"), False)
+            reason, column, message = _flag(
+                has_nul,
+                reason,
+                column,
+                message,
+                "nul_byte",
+                c.name,
+                f"{c.name}: contains a NUL byte, which PostgreSQL text cannot store",
+            )
+    bad = pc.is_valid(reason)
+    if not pc.any(bad).as_py():
+        return pa.RecordBatch.from_arrays([batch.column(c) for c in names], names=names), None
+    good = pc.invert(bad)
+    valid = batch.filter(good)
+    positions = (
+        batch.column("_hr_pos")
+        if has_meta and "_hr_pos" in batch.schema.names
+        else pa.array(range(offset + 1, offset + n + 1), pa.int64())
+    )
+    raw = batch.column("_hr_raw") if has_meta else None
+    if raw is None or pc.all(pc.is_null(pc.filter(raw, bad))).as_py():
+        raw = _rows_as_json(batch, names)
+    bad_rows = pa.table(
+        {
+            "line": pa.nulls(n, pa.int64()),
+            "row_offset": pc.cast(positions, pa.int64()),
+            "column_name": column,
+            "reason": reason,
+            "message": message,
+            "raw": raw,
+        }
+    ).filter(bad)
+    return (
+        pa.RecordBatch.from_arrays([valid.column(c) for c in names], names=names),
+        bad_rows,
+    )
+
+
+def _flag(
+    mask: Any, reason: Any, column: Any, message: Any, code: str, name: str, text: str
+) -> tuple[Any, Any, Any]:
+    """Set reason/column/message where ``mask`` holds and no earlier reason was set."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    take = pc.and_kleene(pc.fill_null(mask, False), pc.is_null(reason))
+    if not pc.any(take).as_py():
+        return reason, column, message
+    n = len(mask)
+    return (
+        (
+            pc.if_else(take, pa.scalar(code), reason),
+            pc.if_else(take, pa.scalar(name), column),
+            pc.if_else(take, pa.scalar(text), message),
+        )
+        if n
+        else (reason, column, message)
+    )
+
+
+def _rows_as_json(batch: pa.RecordBatch, names: Sequence[str]) -> pa.Array:
+    import json
+
+    import pyarrow as pa
+
+    rows = batch.select(list(names)).to_pylist()
+    return pa.array([json.dumps(r, default=str) for r in rows], pa.string())
+
+
+def with_ordinal(batch: pa.RecordBatch, start: int) -> pa.RecordBatch:
+    """Append the load-wide row order (merge keeps the last row per key)."""
+    import pyarrow as pa
+
+    order = pa.array(range(start, start + batch.num_rows), pa.int64())
+    return pa.RecordBatch.from_arrays([*batch.columns, order], names=[*batch.schema.names, ORDINAL])
+
+
+def background(source: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Run ``source`` in a producer thread; the caller consumes from a bounded queue."""
+    items: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in source:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put(exc)
+
+    thread = threading.Thread(target=produce, name="headrace-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def stream_scan(
+    scratch: DuckDBAdapter,
+    select: str,
+    params: Sequence[Any],
+    columns: Sequence[TargetColumn],
+    *,
+    has_meta: bool,
+    target_dialect: str,
+    counts: StreamCounts,
+    quarantine: QuarantineBuffer,
+    ordinal: bool,
+    cursor: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Valid batches of a scratch-DuckDB select; bad rows go to ``quarantine``."""
+    import pyarrow.compute as pc
+
+    for batch in scratch.stream_arrow(select, list(params), batch_rows=BATCH_ROWS):
+        valid, bad = split_batch(
+            batch, columns, offset=counts.read, target_dialect=target_dialect, has_meta=has_meta
+        )
+        counts.read += batch.num_rows
+        if bad is not None:
+            quarantine.add(bad)
+            counts.quarantined += bad.num_rows
+        if cursor and valid.num_rows:
+            top = pc.max(valid.column(cursor)).as_py()
+            if top is not None and (counts.cursor_max is None or top > counts.cursor_max):
+                counts.cursor_max = top
+        start = counts.valid
+        counts.valid += valid.num_rows
+        if on_batch:
+            on_batch(batch.num_rows)
+        if valid.num_rows:
+            yield with_ordinal(valid, start) if ordinal else valid
+
+
+def csv_rejects_to_buffer(
+    scratch: DuckDBAdapter,
+    rejects_table: str,
+    required: frozenset[str],
+    quarantine: QuarantineBuffer,
+) -> int:
+    """Move the reader's rejected lines into the quarantine buffer; return how many."""
+    before = quarantine.count
+    quarantine.add_from_reader(
+        "SELECT line, CAST(NULL AS BIGINT) AS row_offset, column_name, reason, message, raw"
+        f" FROM ({scan.rejects_select(rejects_table, required)})"
+    )
+    scratch.execute(f"DROP TABLE IF EXISTS temp.main.{q(rejects_table)}")
+    return quarantine.count - before

@@ -1,0 +1,427 @@
+"""DuckDB SQL that reads one file into the target's columns and types, bad rows set aside.
+
+The same SQL runs in two places: inside the target when it is DuckDB (the rows never leave
+the engine), and in a scratch in-memory DuckDB that streams Arrow batches to PostgreSQL.
+
+- CSV/TSV: DuckDB's typed ``read_csv`` with its reject store: wrong field counts, bad
+  quoting, invalid encoding and values that do not cast are recorded per line by the reader
+  itself, at full parallel speed. Required non-text columns use ``force_not_null`` so an
+  empty field fails the cast and is rejected by the reader as well.
+- NDJSON: each line is read as text, then parsed and cast in SQL, so a malformed line or a
+  mistyped value becomes a reason instead of a silent NULL (``read_json`` offers no reject
+  store and ``ignore_errors`` loses data).
+- Parquet: read natively, then cast to the target types with TRY_CAST.
+
+NDJSON and Parquet selects carry bookkeeping columns (``_hr_*``): the reason a row is bad
+(NULL when it is fine), the column, a message, the raw record and its position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from headrace.engines.sql import quote_ident
+from headrace.errors import HeadraceError
+
+if TYPE_CHECKING:
+    from headrace.engines.base import EngineAdapter
+    from headrace.schema import LogicalType, TableSchema
+    from headrace.sources.files import CsvOptions, SourceFile
+
+D = "duckdb"
+# Fields up to 64 MiB are legal records (DuckDB's default limit is 2 MiB).
+MAX_LINE_BYTES = 64 * 1024 * 1024
+# A byte that never appears unescaped in valid JSON text: the NDJSON "delimiter", so each
+# line arrives as one field.
+_JSON_LINE_DELIMITER = "\x1f"
+
+META_COLUMNS = ("_hr_reason", "_hr_column", "_hr_message", "_hr_raw", "_hr_pos")
+
+# DuckDB reject error_type -> headrace reason code.
+REJECT_REASONS = {
+    "CAST": "invalid_value",
+    "MISSING COLUMNS": "too_few_fields",
+    "TOO MANY COLUMNS": "too_many_fields",
+    "UNQUOTED VALUE": "bad_quoting",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+    "INVALID UNICODE": "invalid_encoding",
+    "INVALID STATE": "malformed_record",
+}
+
+
+class FileReadError(HeadraceError):
+    """The file cannot be read at all; the load fails and the target is untouched."""
+
+
+def q(name: str) -> str:
+    """A quoted DuckDB identifier."""
+    return quote_ident(name, D)
+
+
+def lit(value: str) -> str:
+    """A DuckDB string literal (for the few places DuckDB refuses a bound parameter)."""
+    from sqlglot import exp
+
+    return str(exp.Literal.string(value).sql(dialect=D))
+
+
+@dataclass(frozen=True)
+class TargetColumn:
+    """A column of the target and how the file provides it."""
+
+    name: str
+    type: LogicalType
+    required: bool
+    in_file: bool
+
+
+def target_columns(schema: TableSchema, file_columns: Sequence[str]) -> list[TargetColumn]:
+    """The target's columns, each marked with whether the file has it."""
+    present = set(file_columns)
+    return [
+        TargetColumn(name, kind, name in schema.required, name in present)
+        for name, kind in schema.columns
+    ]
+
+
+# -- CSV ------------------------------------------------------------------------------------
+
+
+def _csv_options(file: SourceFile, options: CsvOptions) -> tuple[str, list[Any]]:
+    """The dialect arguments of read_csv, all bound."""
+    return (
+        "header = ?, delim = ?, quote = ?, escape = ?, encoding = ?, compression = ?,"
+        " max_line_size = ?, buffer_size = ?",
+        [
+            options.header,
+            options.delimiter,
+            options.quote,
+            options.escape,
+            options.encoding,
+            file.compression,
+            MAX_LINE_BYTES,
+            2 * MAX_LINE_BYTES,
+        ],
+    )
+
+
+def csv_header(file: SourceFile, options: CsvOptions) -> list[str]:
+    """Field names of the file: its header, or column_1..N when it has none.
+
+    Read with Python's csv module from the first bytes: DuckDB's sniffer guesses the column
+    count from a sample, and ragged rows can fool it; the first record cannot.
+    """
+    import csv
+    import io
+
+    text = _head_text(file, options.encoding)
+    if not text.strip():
+        return []
+    escape = options.escape if options.escape and options.escape != options.quote else None
+    reader = csv.reader(
+        io.StringIO(text),
+        delimiter=options.delimiter,
+        quotechar=options.quote or None,
+        quoting=csv.QUOTE_MINIMAL if options.quote else csv.QUOTE_NONE,
+        escapechar=escape,
+        doublequote=escape is None,
+    )
+    try:
+        first = next(reader, [])
+    except csv.Error as exc:
+        raise FileReadError(f"cannot read the first line of {file.path}: {exc}") from None
+    if not options.header:
+        return [f"column_{i + 1}" for i in range(len(first))]
+    names = [name.strip() for name in first]
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if not name:
+            names[i] = name = f"column_{i + 1}"
+        if name in seen:
+            raise FileReadError(
+                f"{file.path}: the header names column {name!r} twice",
+                hint="rename one of them, or load with --no-header and a --schema",
+            )
+        seen.add(name)
+    return names
+
+
+def _head_text(file: SourceFile, encoding: str, limit: int = MAX_LINE_BYTES) -> str:
+    """The start of the (decompressed) file, enough to hold its first record."""
+    import pyarrow as pa
+
+    compression = None if file.compression == "none" else file.compression
+    chunks = []
+    try:
+        with pa.input_stream(str(file.path), compression=compression) as stream:
+            size = 0
+            while size < limit:
+                chunk = stream.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if b"\n" in chunk:
+                    break
+    except (OSError, pa.ArrowException) as exc:
+        kind = "compressed data" if compression else "file"
+        raise FileReadError(f"cannot read {file.path}: unreadable {kind} ({exc})") from None
+    text = b"".join(chunks).decode(
+        "latin-1" if encoding == "latin-1" else "utf-8", errors="replace"
+    )
+    return text.removeprefix("\ufeff")
+
+
+# Candidate types for inference, narrowest first: a column gets the first one that every
+# sampled value casts to. BIGINT before BOOLEAN so 0/1 columns stay numbers.
+_INFER_ORDER = ("BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ", "VARCHAR")
+INFER_SAMPLE_ROWS = 20_480
+
+
+def infer_csv(
+    engine: EngineAdapter, file: SourceFile, options: CsvOptions, names: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(name, DuckDB type) per field from a sample of the file's first rows."""
+    if not names:
+        return []
+    dialect, params = _csv_options(file, options)
+    fields = ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names)))
+    checks = ", ".join(
+        f"bool_and(c{i} IS NULL OR TRY_CAST(c{i} AS {kind}) IS NOT NULL)"
+        for i in range(len(names))
+        for kind in _INFER_ORDER
+    )
+    sql = (
+        f"SELECT {checks} FROM (SELECT * FROM read_csv(?, {dialect}, columns = {{{fields}}},"
+        f" auto_detect = false, ignore_errors = true) LIMIT {INFER_SAMPLE_ROWS})"
+    )
+    row = engine.fetchall(sql, [str(file.path), *params])[0]
+    result = []
+    for i, name in enumerate(names):
+        verdicts = row[i * len(_INFER_ORDER) : (i + 1) * len(_INFER_ORDER)]
+        # bool_and over an empty sample is NULL: no evidence, so text.
+        kind = next((k for k, ok in zip(_INFER_ORDER, verdicts, strict=True) if ok), "VARCHAR")
+        result.append((name, kind))
+    return result
+
+
+def csv_select(
+    file: SourceFile,
+    options: CsvOptions,
+    file_columns: Sequence[str],
+    columns: Sequence[TargetColumn],
+    *,
+    rejects: tuple[str, str],
+) -> tuple[str, list[Any]]:
+    """``SELECT <target columns> FROM read_csv(...)``; bad lines land in the reject tables.
+
+    ``file_columns`` are the file's fields in file order; fields the target does not have
+    are read as text and not selected (the contract decided that).
+    """
+    by_name = {c.name: c for c in columns}
+    fields = []
+    for name in file_columns:
+        column = by_name.get(name)
+        kind = column.type.sql(D) if column else "VARCHAR"
+        fields.append(f"{lit(name)}: {lit(kind)}")
+    # Empty fields in required non-text columns become '' and fail the cast in the reader,
+    # which records the line; required text columns are checked after the read.
+    force = [c.name for c in columns if c.in_file and c.required and c.type.name != "text"]
+    force_sql = (", force_not_null = [" + ", ".join(lit(n) for n in force) + "]") if force else ""
+    dialect, params = _csv_options(file, options)
+    selected = ", ".join(
+        q(c.name) if c.in_file else f"CAST(NULL AS {c.type.sql(D)}) AS {q(c.name)}" for c in columns
+    )
+    sql = (
+        f"SELECT {selected} FROM read_csv(?, {dialect}, columns = {{{', '.join(fields)}}},"
+        f" auto_detect = false{force_sql}, strict_mode = true,"
+        " null_padding = false, store_rejects = true, rejects_table = ?, rejects_scan = ?)"
+    )
+    return sql, [str(file.path), *params, *rejects]
+
+
+def required_text_filter(columns: Sequence[TargetColumn]) -> str | None:
+    """SQL condition true for rows missing a required text value (None if no such column)."""
+    checks = [
+        f"({q(c.name)} IS NULL OR {q(c.name)} = '')"
+        for c in columns
+        if c.required and c.type.name == "text"
+    ]
+    return " OR ".join(checks) if checks else None
+
+
+def rejects_select(rejects_table: str, required: frozenset[str]) -> str:
+    """Quarantine rows from DuckDB's reject table: one per bad line, reasons joined.
+
+    Columns: line, column_name, reason, message, raw.
+    """
+    cases = " ".join(
+        f"WHEN error_type = {lit(kind)} THEN {lit(code)}" for kind, code in REJECT_REASONS.items()
+    )
+    req = "[" + ", ".join(lit(n) for n in sorted(required)) + "]"
+    reason = (
+        f"CASE WHEN error_type = 'CAST' AND list_contains({req}, column_name)"
+        " AND error_message LIKE '%string \"\"%' THEN 'missing_required'"
+        f" {cases} ELSE lower(CAST(error_type AS VARCHAR)) END"
+    )
+    return (
+        f"SELECT line, min(column_name) AS column_name, min({reason}) AS reason,"
+        " string_agg(DISTINCT error_message, '; ') AS message,"
+        f" min(csv_line) AS raw FROM {q(rejects_table)} GROUP BY line ORDER BY line"
+    )
+
+
+# -- NDJSON and Parquet (validated in SQL) --------------------------------------------------
+
+
+def ndjson_relation(file: SourceFile) -> tuple[str, list[Any]]:
+    """Each line of an NDJSON file as one text field ``_hr_text``."""
+    return (
+        "read_csv(?, columns = {'_hr_text': 'VARCHAR'}, header = false, delim = ?,"
+        " quote = '', escape = '', auto_detect = false, compression = ?,"
+        " max_line_size = ?, buffer_size = ?, strict_mode = false)",
+        [
+            str(file.path),
+            _JSON_LINE_DELIMITER,
+            file.compression,
+            MAX_LINE_BYTES,
+            2 * MAX_LINE_BYTES,
+        ],
+    )
+
+
+def infer_ndjson(engine: EngineAdapter, file: SourceFile) -> list[tuple[str, str]]:
+    """(key, DuckDB type) from read_json's sampling (bad lines ignored for inference only)."""
+    sql = (
+        "SELECT * FROM read_json(?, format = 'newline_delimited', ignore_errors = true,"
+        " compression = ?) LIMIT 0"
+    )
+    return _describe(engine, sql, [str(file.path), file.compression])
+
+
+def ndjson_select(
+    file: SourceFile, columns: Sequence[TargetColumn], known_keys: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """Typed columns plus ``_hr_*`` bookkeeping for every non-blank line."""
+    relation, params = ndjson_relation(file)
+    doc = "_hr_doc"
+    values = {}
+    problems = []
+    for c in columns:
+        path = lit("$." + _json_key(c.name))
+        raw = f"json_extract_string({doc}, {path})"
+        if c.type.name == "json":
+            raw = f"CAST(json_extract({doc}, {path}) AS VARCHAR)"
+        values[c.name] = raw
+        kind = f"json_type({doc}, {path})"
+        missing = f"({kind} IS NULL OR {kind} = 'NULL')"
+        if c.required:
+            problems.append((f"{missing}", "missing_required", c.name, f"{c.name} is required"))
+        problems.append(
+            (
+                f"NOT {missing} AND TRY_CAST({raw} AS {c.type.sql(D)}) IS NULL",
+                "invalid_value",
+                c.name,
+                f"{c.name}: value does not fit {c.type}",
+            )
+        )
+    checks = [
+        ("NOT json_valid(_hr_text)", "malformed_json", None, "not valid JSON"),
+        (f"json_type({doc}) <> 'OBJECT'", "not_an_object", None, "line is not a JSON object"),
+        *problems,
+    ]
+    reason, column, message = _case_columns(checks)
+    typed = ", ".join(
+        f"TRY_CAST({values[c.name]} AS {c.type.sql(D)}) AS {q(c.name)}" for c in columns
+    )
+    del known_keys  # keys outside the target were settled by the contract before the scan
+    sql = (
+        f"SELECT {typed}, {reason} AS _hr_reason, {column} AS _hr_column,"
+        f" {message} AS _hr_message, _hr_text AS _hr_raw, _hr_pos"
+        f" FROM (SELECT _hr_text, row_number() OVER () AS _hr_pos,"
+        f" CASE WHEN json_valid(_hr_text) THEN CAST(_hr_text AS JSON) END AS {doc}"
+        f" FROM {relation} WHERE trim(_hr_text) <> '')"
+    )
+    return sql, params
+
+
+def parquet_relation(file: SourceFile) -> tuple[str, list[Any]]:
+    """A Parquet file with its 1-based row numbers."""
+    return "read_parquet(?, file_row_number = true)", [str(file.path)]
+
+
+def infer_parquet(engine: EngineAdapter, file: SourceFile) -> list[tuple[str, str]]:
+    """(column, DuckDB type) from the Parquet schema."""
+    return _describe(engine, "SELECT * FROM read_parquet(?) LIMIT 0", [str(file.path)])
+
+
+def typed_select(
+    relation: str,
+    params: list[Any],
+    columns: Sequence[TargetColumn],
+    *,
+    position: str,
+) -> tuple[str, list[Any]]:
+    """Cast an already-typed relation (Parquet, Arrow) to the target, flagging misfits."""
+    checks = []
+    for c in columns:
+        if not c.in_file:
+            if c.required:
+                checks.append(("true", "missing_required", c.name, f"{c.name} is required"))
+            continue
+        if c.required:
+            checks.append(
+                (f"{q(c.name)} IS NULL", "missing_required", c.name, f"{c.name} is required")
+            )
+        checks.append(
+            (
+                f"{q(c.name)} IS NOT NULL AND TRY_CAST({q(c.name)} AS {c.type.sql(D)}) IS NULL",
+                "invalid_value",
+                c.name,
+                f"{c.name}: value does not fit {c.type}",
+            )
+        )
+    reason, column, message = _case_columns(checks)
+    typed = ", ".join(
+        f"TRY_CAST({q(c.name)} AS {c.type.sql(D)}) AS {q(c.name)}"
+        if c.in_file
+        else f"CAST(NULL AS {c.type.sql(D)}) AS {q(c.name)}"
+        for c in columns
+    )
+    raw_fields = ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in columns if c.in_file)
+    raw = f"CAST(to_json({{{raw_fields}}}) AS VARCHAR)" if raw_fields else "NULL"
+    sql = (
+        f"SELECT {typed}, {reason} AS _hr_reason, {column} AS _hr_column,"
+        f" {message} AS _hr_message, CASE WHEN {reason} IS NOT NULL THEN {raw} END AS _hr_raw,"
+        f" {position} AS _hr_pos FROM {relation}"
+    )
+    return sql, params
+
+
+def _case_columns(
+    checks: Sequence[tuple[str, str, str | None, str]],
+) -> tuple[str, str, str]:
+    """Three CASE expressions (reason, column, message) picking the first failing check."""
+    if not checks:
+        return "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
+
+    def case(pick: int) -> str:
+        arms = []
+        for check in checks:
+            value = check[pick]
+            arms.append(f"WHEN {check[0]} THEN {'NULL' if value is None else lit(str(value))}")
+        return f"CASE {' '.join(arms)} END"
+
+    return case(1), case(2), case(3)
+
+
+def _json_key(name: str) -> str:
+    # JSONPath quoting keeps keys with dots or spaces addressable.
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _describe(engine: EngineAdapter, sql: str, params: list[Any]) -> list[tuple[str, str]]:
+    rows = engine.fetchall(f"DESCRIBE {sql}", params)
+    return [(str(r[0]), str(r[1])) for r in rows]

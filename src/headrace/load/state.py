@@ -1,0 +1,220 @@
+"""headrace's own tables in the target (schema ``_headrace``): runs, files, watermarks, ...
+
+They live in the target so that data, state and the run record commit in ONE transaction:
+a crash before the commit leaves neither the rows nor the memory of having loaded them.
+The DDL uses types both DuckDB and PostgreSQL accept under the same names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from headrace.engines.sql import quote_ident
+
+if TYPE_CHECKING:
+    from headrace.engines.base import EngineAdapter
+    from headrace.schema import TableSchema
+
+STATE_SCHEMA = "_headrace"
+
+_TABLES = {
+    "runs": (
+        "run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, pipeline TEXT, target_table TEXT,"
+        " source TEXT, status TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL,"
+        " finished_at TIMESTAMPTZ, rows_read BIGINT, rows_loaded BIGINT,"
+        " rows_quarantined BIGINT, rows_merged_away BIGINT, files_loaded BIGINT,"
+        " files_skipped BIGINT, error TEXT, details TEXT"
+    ),
+    "ingested_files": (
+        "table_name TEXT NOT NULL, path TEXT NOT NULL, size BIGINT NOT NULL,"
+        " mtime_ns BIGINT NOT NULL, content_hash TEXT NOT NULL, rows_read BIGINT,"
+        " run_id TEXT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,"
+        " PRIMARY KEY (table_name, path, content_hash)"
+    ),
+    "watermarks": (
+        "table_name TEXT NOT NULL, source TEXT NOT NULL, cursor_column TEXT NOT NULL,"
+        " value TEXT, run_id TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL,"
+        " PRIMARY KEY (table_name, source)"
+    ),
+    "schemas": (
+        "table_name TEXT PRIMARY KEY, schema_json TEXT NOT NULL, run_id TEXT NOT NULL,"
+        " updated_at TIMESTAMPTZ NOT NULL"
+    ),
+    "quarantine": (
+        "run_id TEXT NOT NULL, table_name TEXT NOT NULL, source TEXT NOT NULL, line BIGINT,"
+        " row_offset BIGINT, column_name TEXT, reason TEXT NOT NULL, message TEXT NOT NULL,"
+        " raw TEXT, quarantined_at TIMESTAMPTZ NOT NULL, replayed_by TEXT"
+    ),
+}
+
+QUARANTINE_COLUMNS = (
+    "run_id",
+    "table_name",
+    "source",
+    "line",
+    "row_offset",
+    "column_name",
+    "reason",
+    "message",
+    "raw",
+    "quarantined_at",
+)
+
+
+def state_table(name: str, dialect: str) -> str:
+    """Quoted ``_headrace.<name>``."""
+    return f"{quote_ident(STATE_SCHEMA, dialect)}.{quote_ident(name, dialect)}"
+
+
+def ensure_state(engine: EngineAdapter) -> None:
+    """Create the state schema and tables if missing (idempotent, cheap when present)."""
+    existing = {t.name for t in engine.list_tables(STATE_SCHEMA)}
+    if set(_TABLES) <= existing:
+        return
+    engine.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(STATE_SCHEMA, engine.dialect)}")
+    for name, columns in _TABLES.items():
+        if name not in existing:
+            engine.execute(
+                f"CREATE TABLE IF NOT EXISTS {state_table(name, engine.dialect)} ({columns})"
+            )
+
+
+def now() -> dt.datetime:
+    """Timezone-aware UTC now (both engines store it as timestamptz)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def ph(engine: EngineAdapter) -> str:
+    """The engine's positional placeholder."""
+    return "%s" if engine.dialect == "postgres" else "?"
+
+
+def placeholders(engine: EngineAdapter, count: int) -> str:
+    """``?, ?, ?`` or ``%s, %s, %s``."""
+    return ", ".join([ph(engine)] * count)
+
+
+@dataclass
+class RunRecord:
+    """One row of ``_headrace.runs``."""
+
+    run_id: str
+    kind: str
+    target_table: str
+    source: str
+    started_at: dt.datetime
+    pipeline: str | None = None
+    status: str = "running"
+    finished_at: dt.datetime | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_merged_away: int = 0
+    files_loaded: int = 0
+    files_skipped: int = 0
+    error: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def write_run(engine: EngineAdapter, run: RunRecord) -> None:
+    """Insert or replace the run record (inside the caller's transaction)."""
+    table = state_table("runs", engine.dialect)
+    engine.execute(f"DELETE FROM {table} WHERE run_id = {ph(engine)}", [run.run_id])
+    values = [
+        run.run_id,
+        run.kind,
+        run.pipeline,
+        run.target_table,
+        run.source,
+        run.status,
+        run.started_at,
+        run.finished_at,
+        run.rows_read,
+        run.rows_loaded,
+        run.rows_quarantined,
+        run.rows_merged_away,
+        run.files_loaded,
+        run.files_skipped,
+        run.error,
+        json.dumps(run.details or {}, default=str),
+    ]
+    engine.execute(f"INSERT INTO {table} VALUES ({placeholders(engine, len(values))})", values)
+
+
+@dataclass(frozen=True)
+class IngestedFile:
+    """A file remembered by ``--incremental files``."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+def ingested_files(engine: EngineAdapter, table: str) -> list[IngestedFile]:
+    """Files already loaded into ``table``."""
+    files = state_table("ingested_files", engine.dialect)
+    rows = engine.fetchall(
+        f"SELECT path, size, mtime_ns, content_hash FROM {files} WHERE table_name = {ph(engine)}",
+        [table],
+    )
+    return [IngestedFile(str(p), int(s), int(m), str(h)) for p, s, m, h in rows]
+
+
+def remember_file(
+    engine: EngineAdapter, table: str, file: IngestedFile, rows_read: int, run_id: str
+) -> None:
+    """Record a loaded file (same transaction as its rows)."""
+    engine.execute(
+        f"INSERT INTO {state_table('ingested_files', engine.dialect)}"
+        f" VALUES ({placeholders(engine, 8)})",
+        [table, file.path, file.size, file.mtime_ns, file.content_hash, rows_read, run_id, now()],
+    )
+
+
+def read_watermark(engine: EngineAdapter, table: str, source: str) -> str | None:
+    """The stored cursor value (as text) for ``table`` loaded from ``source``."""
+    rows = engine.fetchall(
+        f"SELECT value FROM {state_table('watermarks', engine.dialect)}"
+        f" WHERE table_name = {ph(engine)} AND source = {ph(engine)}",
+        [table, source],
+    )
+    return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def write_watermark(
+    engine: EngineAdapter, table: str, source: str, column: str, value: str, run_id: str
+) -> None:
+    """Store the new cursor value (same transaction as the rows it covers)."""
+    wm = state_table("watermarks", engine.dialect)
+    p = ph(engine)
+    engine.execute(f"DELETE FROM {wm} WHERE table_name = {p} AND source = {p}", [table, source])
+    engine.execute(
+        f"INSERT INTO {wm} VALUES ({placeholders(engine, 6)})",
+        [table, source, column, value, run_id, now()],
+    )
+
+
+def recorded_schema(engine: EngineAdapter, table: str) -> TableSchema | None:
+    """The schema recorded by an earlier load of ``table`` (declared or inferred)."""
+    from headrace.schema import TableSchema
+
+    rows = engine.fetchall(
+        f"SELECT schema_json FROM {state_table('schemas', engine.dialect)}"
+        f" WHERE table_name = {ph(engine)}",
+        [table],
+    )
+    return TableSchema.from_dict(json.loads(rows[0][0])) if rows else None
+
+
+def record_schema(engine: EngineAdapter, table: str, schema: TableSchema, run_id: str) -> None:
+    """Remember the table's schema so the next load is checked against it."""
+    target = state_table("schemas", engine.dialect)
+    engine.execute(f"DELETE FROM {target} WHERE table_name = {ph(engine)}", [table])
+    engine.execute(
+        f"INSERT INTO {target} VALUES ({placeholders(engine, 4)})",
+        [table, json.dumps(schema.to_dict()), run_id, now()],
+    )
