@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from headrace.engines.registry import create_engine
 from headrace.engines.url import EngineURL, parse_url
@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from headrace.demo import DemoResult
     from headrace.engines.base import EngineAdapter, PingResult
     from headrace.load.model import LoadRequest, LoadResult
+    from headrace.load.pipelines import PipelineOutcome
+    from headrace.load.quarantine import QuarantineSummary
     from headrace.load.runner import Progress
+    from headrace.schema import Contract, TableSchema
 
 
 @dataclass
@@ -83,6 +86,48 @@ class Project:
                 progress=progress,
                 source_engine_factory=self.source_engine,
             )
+
+    def run_pipelines(
+        self, names: list[str], progress: Progress | None = None
+    ) -> list[PipelineOutcome]:
+        """Run named pipelines (all when ``names`` is empty) in dependency order."""
+        from headrace.load.pipelines import run_pipelines
+
+        def load(_name: str, request: LoadRequest, to: str | None) -> LoadResult:
+            return self.load(request, to=to, progress=progress, base_dir=self.root)
+
+        return run_pipelines(self.config.pipelines, names, load, self.root)
+
+    def quarantine_list(
+        self, to: str | None = None, table: str | None = None
+    ) -> list[QuarantineSummary]:
+        """Runs with quarantined rows."""
+        from headrace.load.quarantine import list_quarantine
+
+        with self.engine(to) as engine:
+            return list_quarantine(engine, table)
+
+    def quarantine_show(
+        self, run_id: str, to: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Quarantined rows of one run."""
+        from headrace.load.quarantine import show_quarantine
+
+        with self.engine(to) as engine:
+            return show_quarantine(engine, run_id, limit=limit)
+
+    def quarantine_replay(
+        self,
+        run_id: str,
+        to: str | None = None,
+        schema: TableSchema | None = None,
+        contract: Contract | None = None,
+    ) -> list[LoadResult]:
+        """Re-validate and load one run's quarantined rows exactly once."""
+        from headrace.load.quarantine import replay
+
+        with self.engine(to) as engine:
+            return replay(engine, run_id, schema=schema, contract=contract)
 
     def source_engine(self, target: str) -> EngineAdapter:
         """An adapter to read from: read-only on servers (a DuckDB file may be the target

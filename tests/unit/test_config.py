@@ -32,7 +32,7 @@ connections:
     read_only: true
     statement_timeout: 30
 pipelines:
-  orders: {source: orders.csv}
+  orders: {source: orders.csv, table: raw.orders}
 models:
   staging: {}
 checks:
@@ -68,7 +68,8 @@ def test_full_config() -> None:
     )
     assert config.connections["replica-1"].read_only is True
     assert config.connections["replica-1"].statement_timeout == 30.0
-    assert config.pipelines == {"orders": {"source": "orders.csv"}}
+    assert config.pipelines["orders"].source == "orders.csv"
+    assert config.pipelines["orders"].table == "raw.orders"
     assert config.models == {"staging": {}}
     assert config.checks == [{"table": "orders"}]
     assert config.defaults == {"batch_size": 10000}

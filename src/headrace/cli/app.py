@@ -69,10 +69,12 @@ def project_options() -> tuple[Path | None, bool]:
 
 def _register_commands() -> None:
     # Imported here so each command module stays small and import cost stays lazy.
-    from headrace.cli import demo, load, ping
+    from headrace.cli import demo, load, ping, quarantine, run
 
     ping.register(app)
     load.register(app)
+    run.register(app)
+    quarantine.register(app)
     demo.register(app)
 
 

@@ -46,6 +46,10 @@ def validation_error(
 ) -> ConfigError:
     """The earliest (by line) of a ValidationError's problems, as a ConfigError."""
     errors = exc.errors(include_url=False)
+    # For `str | Model` fields pydantic reports both branches; a mapping was clearly meant
+    # for the model, so the "expected a string" branch only adds noise.
+    meant = [e for e in errors if not (e["type"] == "string_type" and isinstance(e["input"], dict))]
+    errors = meant or errors
 
     def line_of(error: ErrorDetails) -> int:
         return nearest_line(lines, _data_path(error["loc"])) or 0
@@ -61,8 +65,16 @@ def is_secret(path: ConfigPath, secret_paths: Collection[ConfigPath]) -> bool:
     )
 
 
+# Union branch tags pydantic puts into error locations; they are not keys in the file.
+_UNION_TAGS = {"str", "SqlSourceConfig", "list[str]", "dict[str,any]", "int", "float", "bool"}
+
+
 def _data_path(loc: tuple[int | str, ...]) -> ConfigPath:
-    return tuple(part for part in loc if part != _KEY_MARK)
+    return tuple(part for part in loc if part != _KEY_MARK and not _is_union_tag(part))
+
+
+def _is_union_tag(part: int | str) -> bool:
+    return isinstance(part, str) and (part in _UNION_TAGS or part.startswith("function-"))
 
 
 def _config_error(
@@ -81,7 +93,7 @@ def _config_error(
     if kind == "extra_forbidden":
         parent, key = path[:-1], str(path[-1])
         target = _model_at(model, parent)
-        allowed = list(target.model_fields) if target else []
+        allowed = [f.alias or n for n, f in target.model_fields.items()] if target else []
         hint = f"allowed: {', '.join(allowed)}" if allowed else None
         close = difflib.get_close_matches(key, allowed, n=1)
         if close:
@@ -129,7 +141,8 @@ def _model_at(model: type[BaseModel], path: ConfigPath) -> type[BaseModel] | Non
     for part in path:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
+            fields = {f.alias or n: f for n, f in current.model_fields.items()}
+            field = fields.get(str(part))
             if field is None:
                 return None
             current = field.annotation

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from headrace.config.durations import DURATION_FORMS, parse_duration
+from headrace.config.pipelines import PipelineConfig
 from headrace.errors import UsageError
 
 DEFAULT_WAREHOUSE = "duckdb:///warehouse.duckdb"
@@ -99,7 +100,7 @@ class ProjectConfig(BaseModel):
     warehouse: str = DEFAULT_WAREHOUSE  # a URL, or the name of one of `connections`
     connections: dict[ConnectionName, ConnectionConfig] = Field(default_factory=dict)
     # Filled in by later capabilities; kept loose so that older files keep loading.
-    pipelines: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    pipelines: dict[ConnectionName, PipelineConfig] = Field(default_factory=dict)
     models: dict[str, Any] = Field(default_factory=dict)
     checks: list[dict[str, Any]] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)

@@ -100,6 +100,9 @@ class LoadResult:
     columns_added: list[str] = field(default_factory=list)
     columns_discarded: list[str] = field(default_factory=list)
     error: str | None = None
+    # How each source was read (format, columns, CSV dialect): quarantine replay rebuilds
+    # a file of the quarantined records from it.
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def rows_per_second(self) -> float:
@@ -109,6 +112,7 @@ class LoadResult:
     def to_json(self) -> dict[str, Any]:
         """The documented JSON fields (plus a few extras)."""
         data = asdict(self)
+        data.pop("sources")
         data["rows_per_second"] = self.rows_per_second
         data["seconds"] = round(self.seconds, 3)
         return data

@@ -49,8 +49,13 @@ def run_load(
     base_dir: Path | None = None,
     progress: Progress | None = None,
     source_engine_factory: Callable[[str], EngineAdapter] | None = None,
+    before_commit: Callable[[EngineAdapter, LoadResult], None] | None = None,
 ) -> LoadResult:
-    """Load ``request`` into ``engine``; raise on failure (after recording the failed run)."""
+    """Load ``request`` into ``engine``; raise on failure (after recording the failed run).
+
+    ``before_commit`` runs inside the load's transaction (quarantine replay marks the rows
+    it re-loaded there, so marking and loading happen exactly once together).
+    """
     from headrace.schema import Contract
 
     started = time.perf_counter()
@@ -76,6 +81,8 @@ def run_load(
             result.seconds = time.perf_counter() - started
             result.check_invariant()
             result.status = "succeeded"
+            if before_commit is not None:
+                before_commit(engine, result)
             _finish_run(run, result)
             state.write_run(engine, run)
     except BaseException as exc:
@@ -113,6 +120,7 @@ def _finish_run(run: state.RunRecord, result: LoadResult) -> None:
         "bytes_read": result.bytes_read,
         "columns_added": result.columns_added,
         "columns_discarded": result.columns_discarded,
+        "sources": result.sources,
     }
 
 
@@ -236,6 +244,11 @@ def _load_files(
             result.rows_read += read
             result.rows_loaded += loaded
             result.rows_quarantined += quarantined
+            result.sources[str(file.path)] = {
+                "format": file.format,
+                "columns": file_columns,
+                "csv": _csv_dict(options) if file.format in ("csv", "tsv") else None,
+            }
             result.files_loaded += 1
             result.bytes_read += file.size
             done_rows += read
@@ -339,6 +352,16 @@ def _describe_file(
     pk = tuple(k for k in (known.primary_key if known else ()) if k in names)
     nn = frozenset(n for n in (known.required if known else ()) if n in names)
     return names, TableSchema(tuple(pairs), pk, nn)
+
+
+def _csv_dict(options: CsvOptions) -> dict[str, Any]:
+    return {
+        "delimiter": options.delimiter,
+        "quote": options.quote,
+        "escape": options.escape,
+        "header": options.header,
+        "encoding": options.encoding,
+    }
 
 
 def _is_empty(file: SourceFile) -> bool:
@@ -552,12 +575,13 @@ def _load_sql(
         if request.write is WriteMode.MERGE:
             result.rows_merged_away = merged_away
             result.rows_loaded -= merged_away
+        result.sources.setdefault(source_key, {"format": "sql"})
         state.record_schema(engine, plan.table, schema, result.run_id)
         if incremental is not None and cursor and counts.cursor_max is not None:
             kind = schema.type_of(cursor)
             value = json.dumps({"value": _text(counts.cursor_max), "type": str(kind)})
             state.write_watermark(engine, plan.table, source_key, cursor, value, result.run_id)
-            run.details = {"watermark": _text(counts.cursor_max)}
+            result.sources[source_key] = {"format": "sql", "watermark": _text(counts.cursor_max)}
     finally:
         if quarantine is not None:
             quarantine.close()

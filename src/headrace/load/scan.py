@@ -263,7 +263,8 @@ def rejects_select(rejects_table: str, required: frozenset[str]) -> str:
     req = "[" + ", ".join(lit(n) for n in sorted(required)) + "]"
     reason = (
         f"CASE WHEN error_type = 'CAST' AND list_contains({req}, column_name)"
-        " AND error_message LIKE '%string \"\"%' THEN 'missing_required'"
+        # An empty field in a force_not_null column fails without "Could not convert".
+        " AND position('Could not convert' IN error_message) = 0 THEN 'missing_required'"
         f" {cases} ELSE lower(CAST(error_type AS VARCHAR)) END"
     )
     return (

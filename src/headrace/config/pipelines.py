@@ -1,0 +1,53 @@
+"""``pipelines:`` in headrace.yml: named loads that ``headrace run`` executes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SqlSourceConfig(BaseModel):
+    """Read from another database: a connection (name or URL) and a table or a query."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connection: str
+    table: str | None = None
+    query: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of_table_or_query(self) -> SqlSourceConfig:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table or query")
+        return self
+
+
+class CsvConfig(BaseModel):
+    """CSV dialect; unset fields keep the defaults (comma, double quote, header, utf-8)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delimiter: str | None = None
+    quote: str | None = None
+    escape: str | None = None
+    header: bool | None = None
+    encoding: str | None = None
+
+
+class PipelineConfig(BaseModel):
+    """One named load: a source (files or SQL) into one table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | SqlSourceConfig
+    table: str
+    to: str | None = None  # connection name or URL; default the warehouse
+    format: Literal["csv", "tsv", "ndjson", "jsonl", "parquet"] | None = None
+    schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")
+    write: Literal["append", "replace", "merge"] = "append"
+    key: list[str] | str | None = None
+    incremental: str | None = None
+    contract: Literal["evolve", "freeze", "discard"] = "evolve"
+    csv: CsvConfig = Field(default_factory=CsvConfig)
+    depends_on: list[str] = Field(default_factory=list)

@@ -1,0 +1,208 @@
+"""Write modes, incremental state, contracts, SQL sources, replay and crash safety."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from headrace.engines.base import EngineAdapter
+from headrace.engines.registry import create_engine
+from headrace.errors import HeadraceError, UsageError
+from headrace.load import state
+from headrace.load.options import build_request
+from headrace.load.quarantine import replay, show_quarantine
+from headrace.load.runner import run_load
+from headrace.schema import ContractViolation
+
+
+def ph(engine: EngineAdapter) -> str:
+    return "%s" if engine.dialect == "postgres" else "?"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def rows(engine: EngineAdapter, sql: str) -> list[tuple[object, ...]]:
+    return sorted(engine.fetchall(sql), key=repr)
+
+
+def test_replace_swaps_whole_table(engine: EngineAdapter, tmp_path: Path) -> None:
+    first = write(tmp_path / "a.csv", "id,name\n1,a\n2,b\n")
+    second = write(tmp_path / "b.csv", "id,name\n3,c\n")
+    run_load(engine, build_request(source=str(first), table="s.t"))
+    result = run_load(engine, build_request(source=str(second), table="s.t", write="replace"))
+    assert result.rows_loaded == 1
+    assert rows(engine, "SELECT id, name FROM s.t") == [(3, "c")]
+    assert not [t for t in engine.list_tables("s") if t.name.startswith("__hr_")]
+
+
+def test_merge_keeps_last_occurrence_and_counts_merged_away(
+    engine: EngineAdapter, tmp_path: Path
+) -> None:
+    first = write(tmp_path / "a.csv", "id,name\n1,a\n2,b\n")
+    run_load(engine, build_request(source=str(first), table="t", write="merge", key="id"))
+    second = write(tmp_path / "b.csv", "id,name\n2,B1\n3,c\n2,B2\n")
+    result = run_load(engine, build_request(source=str(second), table="t", write="merge", key="id"))
+    assert (result.rows_read, result.rows_loaded, result.rows_merged_away) == (3, 2, 1)
+    assert rows(engine, "SELECT id, name FROM t") == [(1, "a"), (2, "B2"), (3, "c")]
+
+
+def test_merge_without_key_is_usage_error(engine: EngineAdapter, tmp_path: Path) -> None:
+    source = write(tmp_path / "a.csv", "id\n1\n")
+    with pytest.raises(UsageError):
+        run_load(engine, build_request(source=str(source), table="t", write="merge"))
+
+
+def test_incremental_files_skip_loaded_files(engine: EngineAdapter, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "1.csv", "id\n1\n2\n")
+    request = dict(source=str(folder), table="t", incremental="files")
+    assert run_load(engine, build_request(**request)).rows_loaded == 2
+    write(folder / "2.csv", "id\n3\n")
+    again = run_load(engine, build_request(**request))
+    assert (again.rows_loaded, again.files_skipped, again.files_loaded) == (1, 1, 1)
+    (folder / "1.csv").touch()  # same content, new mtime: still skipped (content hash)
+    third = run_load(engine, build_request(**request))
+    assert (third.rows_loaded, third.files_skipped) == (0, 2)
+    assert rows(engine, "SELECT count(*) FROM t") == [(3,)]
+
+
+def test_crash_before_commit_leaves_nothing_and_rerun_is_clean(
+    engine_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write(tmp_path / "a.csv", "id,v\n1,x\n2,\n3,z\n")
+    request = dict(source=str(source), table="t", incremental="files")
+    real = state.write_run
+
+    def crash(engine: EngineAdapter, run: state.RunRecord) -> None:
+        if run.status == "succeeded":
+            raise RuntimeError("power cut")
+        real(engine, run)
+
+    with create_engine(engine_url) as engine:
+        monkeypatch.setattr(state, "write_run", crash)
+        with pytest.raises(RuntimeError):
+            run_load(engine, build_request(**request))
+        monkeypatch.setattr(state, "write_run", real)
+        assert not engine.table_exists("t")
+        assert (
+            state.ingested_files(engine, "main.t" if engine.dialect == "duckdb" else "public.t")
+            == []
+        )
+        failed = engine.fetchall("SELECT status FROM _headrace.runs")
+        assert failed == [("failed",)]
+        result = run_load(engine, build_request(**request))
+        assert result.rows_loaded == 3
+        assert rows(engine, "SELECT count(*) FROM t") == [(3,)]
+
+
+def test_contracts(engine: EngineAdapter, tmp_path: Path) -> None:
+    run_load(engine, build_request(source=str(write(tmp_path / "a.csv", "id\n1\n")), table="t"))
+    wider = write(tmp_path / "b.csv", "id,extra\n2,x\n")
+    with pytest.raises(ContractViolation) as info:
+        run_load(engine, build_request(source=str(wider), table="t", contract="freeze"))
+    assert "extra" in str(info.value)
+    discarded = run_load(engine, build_request(source=str(wider), table="t", contract="discard"))
+    assert discarded.columns_discarded == ["extra"]
+    assert [c.name for c in engine.columns("t")] == ["id"]
+    evolved = run_load(engine, build_request(source=str(wider), table="t", contract="evolve"))
+    assert evolved.columns_added == ["extra"]
+    assert rows(engine, "SELECT id, extra FROM t") == [(1, None), (2, "x"), (2, None)]
+
+
+def test_declared_schema_types_and_required(engine: EngineAdapter, tmp_path: Path) -> None:
+    schema = write(
+        tmp_path / "s.yml",
+        "columns: {id: int32, amount: 'decimal(8,2)', day: date, note: text}\n"
+        "primary_key: [id]\nnot_null: [note]\n",
+    )
+    data = write(
+        tmp_path / "a.csv",
+        "id,amount,day,note\n1,1.50,2024-01-01,a\n,2,2024-01-02,b\n3,abc,2024-01-03,c\n"
+        "4,4,2024-02-30,d\n5,5,2024-01-05,\n6,6,2024-01-06,f\n",
+    )
+    result = run_load(engine, build_request(source=str(data), table="t", schema_file=schema))
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (6, 2, 4)
+    reasons = rows(engine, "SELECT reason, column_name FROM _headrace.quarantine")
+    assert ("missing_required", "id") in reasons
+    assert ("invalid_value", "amount") in reasons
+    assert ("invalid_value", "day") in reasons
+    assert any(r[0] == "missing_required" and r[1] in (None, "note") for r in reasons)
+    types = {c.name: c.data_type.lower() for c in engine.columns("t")}
+    assert "int" in types["id"] and ("decimal" in types["amount"] or "numeric" in types["amount"])
+
+
+def test_ndjson_and_parquet(engine: EngineAdapter, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = write(tmp_path / "a.ndjson", '{"id": 1, "v": "a"}\n{"id": "two"}\n{oops\n\n{"id": 3}\n')
+    result = run_load(
+        engine,
+        build_request(
+            source=str(lines),
+            table="j",
+            schema={"columns": {"id": "int64", "v": "text"}},
+        ),
+    )
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 2, 2)
+    pq.write_table(pa.table({"id": [1, 2], "v": ["x", "y"]}), tmp_path / "p.parquet")
+    result = run_load(engine, build_request(source=str(tmp_path / "p.parquet"), table="j"))
+    assert result.rows_loaded == 2
+    assert rows(engine, "SELECT count(*) FROM j") == [(4,)]
+
+
+def test_quarantine_replay_loads_fixed_rows_exactly_once(
+    engine: EngineAdapter, tmp_path: Path
+) -> None:
+    strict = write(tmp_path / "s.yml", "columns: {id: int64, code: int64}\n")
+    data = write(tmp_path / "a.csv", "id,code\n1,10\n2,A7\n3,B8\n")
+    first = run_load(engine, build_request(source=str(data), table="t", schema_file=strict))
+    assert first.rows_quarantined == 2
+    shown = show_quarantine(engine, first.run_id)
+    assert [r["raw"] for r in shown] == ["2,A7", "3,B8"]
+    # The fix: the column really holds codes, not numbers.
+    engine.execute("ALTER TABLE t ALTER COLUMN code TYPE text")
+    replayed = replay(engine, first.run_id)
+    assert [(r.rows_read, r.rows_loaded, r.rows_quarantined) for r in replayed] == [(2, 2, 0)]
+    assert rows(engine, "SELECT id, code FROM t") == [(1, "10"), (2, "A7"), (3, "B8")]
+    marked = engine.fetchall(
+        f"SELECT count(replayed_by) FROM _headrace.quarantine WHERE run_id = {ph(engine)}",
+        [first.run_id],
+    )
+    assert marked == [(2,)]
+    with pytest.raises(UsageError):
+        replay(engine, first.run_id)  # nothing left: replaying twice cannot double rows
+
+
+def test_sql_source_with_cursor(engine_url: str, duckdb_url: str, tmp_path: Path) -> None:
+    with create_engine(duckdb_url) as source:
+        source.execute("CREATE TABLE events (id integer, ts timestamp, what text)")
+        source.execute(
+            "INSERT INTO events VALUES (1, '2026-01-01 10:00', 'a'), (2, '2026-01-02 10:00', 'b')"
+        )
+    request = dict(source=duckdb_url, source_table="events", table="ev", incremental="cursor:ts")
+    target_url = engine_url if "postgres" in engine_url else f"duckdb:///{tmp_path}/target.duckdb"
+    with create_engine(target_url) as target:
+        first = run_load(target, build_request(**request))
+        assert first.rows_loaded == 2
+        with create_engine(duckdb_url) as source:
+            source.execute("INSERT INTO events VALUES (3, '2026-01-03 10:00', 'c')")
+        second = run_load(target, build_request(**request))
+        assert second.rows_loaded == 1
+        assert rows(target, "SELECT id FROM ev") == [(1,), (2,), (3,)]
+        third = run_load(target, build_request(**request))
+        assert third.rows_read == 0
+        marks = target.fetchall("SELECT value FROM _headrace.watermarks")
+        assert json.loads(marks[0][0])["value"].startswith("2026-01-03")
+
+
+def test_missing_file_is_one_line_error(engine: EngineAdapter, tmp_path: Path) -> None:
+    with pytest.raises(HeadraceError) as info:
+        run_load(engine, build_request(source=str(tmp_path / "nope.csv"), table="t"))
+    assert "no such file" in str(info.value)
