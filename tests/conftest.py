@@ -8,6 +8,8 @@ started for the session. Without either the postgres tests skip, unless
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +30,7 @@ def _pg_unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """Superuser URL of a PostgreSQL server to create test databases in."""
     url = os.environ.get("HEADRACE_TEST_PG_URL")
     if url:
@@ -39,15 +41,20 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _pg_unavailable("no initdb under /usr/lib/postgresql/*/bin and HEADRACE_TEST_PG_URL unset")
     assert bin_dir is not None
     cluster: Cluster | None = None
+    # Not under pytest's temp root: pytest resets that to mode 0700 whenever a session
+    # starts, which would lock the postgres user out of a running cluster.
+    base = Path(tempfile.mkdtemp(prefix="headrace-pg-"))
     try:
-        cluster = start_cluster(tmp_path_factory.mktemp("pg"), bin_dir)
+        cluster = start_cluster(base, bin_dir)
     except (RuntimeError, OSError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
         _pg_unavailable(str(exc))
     assert cluster is not None
     try:
         yield cluster.admin_url
     finally:
         cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

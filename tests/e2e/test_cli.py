@@ -152,12 +152,19 @@ def test_env_secret_never_printed(tmp_path: Path) -> None:
 
 
 def test_demo_command_loads_and_summarises(tmp_path: Path) -> None:
-    result = run("demo", str(tmp_path / "demo"))
+    result = run("demo", "demo", cwd=tmp_path, env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     for table in ("raw.customers", "raw.products", "raw.orders", "raw.order_lines"):
         assert table in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    assert "see bad rows: cd demo && headrace quarantine list" in result.stdout
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     # The demo folder is a project: ping with no URL reaches its warehouse.
     pinged = run("ping", cwd=tmp_path / "demo")
     assert pinged.returncode == 0, pinged.stderr
     assert str(tmp_path / "demo" / "warehouse.duckdb") in pinged.stdout
+    # The hint works: the bad rows are in the project's quarantine, by table and reason.
+    listed = run("quarantine", "list", "--json", cwd=tmp_path / "demo")
+    assert listed.returncode == 0, listed.stderr
+    rows = {s["table"]: s["rows"] for s in json.loads(listed.stdout)}
+    assert rows == {"raw.customers": 3, "raw.orders": 4, "raw.order_lines": 3}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -51,7 +52,14 @@ def demo(
         )
     console.print(table)
     console.print(
-        f"warehouse: {escape(result.warehouse_url)}; total {result.seconds:.2f} s. "
-        f"Bad rows are in raw._quarantine with file, line and reason.",
+        f"warehouse: {escape(result.warehouse_url)}; total {result.seconds:.2f} s.",
         highlight=False,
+    )
+    # Quarantine commands find the warehouse through the project file, hence the cd. The
+    # folder as typed (relative to where the user is) and no hard wrap keep it copyable.
+    where = shlex.quote(str(directory))
+    console.print(
+        f"see bad rows: cd {escape(where)} && headrace quarantine list",
+        highlight=False,
+        soft_wrap=True,
     )

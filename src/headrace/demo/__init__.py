@@ -1,54 +1,81 @@
-"""``headrace demo``: generate a small e-commerce project and load it into DuckDB."""
+"""``headrace demo``: generate a small e-commerce project and load it with its own pipelines.
+
+The demo is an ordinary headrace project: ``headrace.yml`` declares one pipeline per file,
+and the demo runs them through :class:`headrace.project.Project`, the same way
+``headrace run`` does, so bad rows land in ``_headrace.quarantine`` like any other load's.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from headrace.demo.generate import GeneratedData, generate_data
-from headrace.demo.load import DemoLoadError, TableLoad, load_data
 from headrace.demo.planted import PLANTED_BAD_ROWS, BadRow
+from headrace.demo.result import DemoResult, TableLoad
 from headrace.demo.scaffold import write_project_files
-from headrace.demo.tables import QUARANTINE_TABLE, WAREHOUSE_FILE
-from headrace.engines.registry import create_engine
+from headrace.demo.tables import DATA_DIR, DEMO_TABLES, QUARANTINE_TABLE
+from headrace.errors import HeadraceError
 
-
-@dataclass(frozen=True)
-class DemoResult:
-    """What ``headrace demo`` built: where, the warehouse URL, and per-table load counts."""
-
-    directory: Path
-    warehouse_url: str
-    tables: list[TableLoad]
-    seconds: float
-
-    @property
-    def rows_read(self) -> int:
-        """Rows read over all tables."""
-        return sum(t.rows_read for t in self.tables)
-
-    @property
-    def rows_quarantined(self) -> int:
-        """Rows quarantined over all tables."""
-        return sum(t.rows_quarantined for t in self.tables)
+if TYPE_CHECKING:
+    from headrace.load.pipelines import PipelineOutcome
 
 
 def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
-    """Generate the demo files in ``directory`` (data overwritten) and load the warehouse."""
+    """Generate the demo files in ``directory`` (overwriting them) and run its pipelines."""
+    from headrace.project import Project
+
     started = time.perf_counter()
     directory = directory.expanduser().resolve()
     directory.mkdir(parents=True, exist_ok=True)
     generate_data(directory, seed=seed)
     write_project_files(directory)
-    warehouse_url = "duckdb:///" + str(directory / WAREHOUSE_FILE)
-    with create_engine(warehouse_url) as engine:
-        tables = load_data(engine, directory)
+    project = Project.discover(start=directory)
+    outcomes = project.run_pipelines([])
+    _raise_on_failure(outcomes)
+    results = {o.name: o.result for o in outcomes if o.result is not None}
+    tables = [
+        TableLoad(
+            table=result.table,
+            source=directory / DATA_DIR / spec.file,
+            rows_read=result.rows_read,
+            rows_loaded=result.rows_loaded,
+            rows_quarantined=result.rows_quarantined,
+            seconds=result.seconds,
+            run_id=result.run_id,
+        )
+        for spec in DEMO_TABLES
+        if (result := results.get(spec.pipeline)) is not None
+    ]
+    _, url = project.connection()
     return DemoResult(
         directory=directory,
-        warehouse_url=warehouse_url,
+        warehouse_url=str(url),
         tables=tables,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _raise_on_failure(outcomes: list[PipelineOutcome]) -> None:
+    """One error naming the pipeline that failed, its error, and what it held back."""
+    missing = {t.pipeline for t in DEMO_TABLES} - {o.name for o in outcomes}
+    if missing:
+        raise HeadraceError(f"demo pipelines did not run: {', '.join(sorted(missing))}")
+    unfinished = [o for o in outcomes if o.status != "succeeded" or o.result is None]
+    if not unfinished:
+        return
+    # A skipped pipeline only says which dependency blocked it; the failure says why.
+    first = next((o for o in unfinished if o.status == "failed"), unfinished[0])
+    others = [o for o in unfinished if o is not first]
+    also = "".join(
+        f"; {status}: {', '.join(o.name for o in others if o.status == status)}"
+        for status in ("failed", "skipped")
+        if any(o.status == status for o in others)
+    )
+    raise HeadraceError(
+        f"demo pipeline {first.name!r} {first.status}: {first.error}{also}",
+        hint="run `headrace --debug run` inside the demo folder for details",
     )
 
 
@@ -56,12 +83,10 @@ __all__ = [
     "PLANTED_BAD_ROWS",
     "QUARANTINE_TABLE",
     "BadRow",
-    "DemoLoadError",
     "DemoResult",
     "GeneratedData",
     "TableLoad",
     "generate_data",
-    "load_data",
     "run_demo",
     "write_project_files",
 ]

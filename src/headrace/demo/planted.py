@@ -12,10 +12,11 @@ from headrace.demo.tables import CUSTOMERS, ORDER_LINES, ORDERS, DemoTable
 
 @dataclass(frozen=True)
 class BadRow:
-    """A row planted to fail loading: file name, 1-based physical line, why it is bad."""
+    """A row planted to fail loading: file, 1-based physical line, reason code, why."""
 
     file: str
     line: int  # CSV: the header is line 1, so data row i (0-based) is line i + 2
+    code: str  # the reason the loader records in _headrace.quarantine
     reason: str
     column: str | None = None  # the offending column, when there is one
 
@@ -60,34 +61,48 @@ def _without(key: str) -> JsonBreaker:
 CSV_BREAKERS: dict[str, dict[int, tuple[BadRow, CsvBreaker]]] = {
     CUSTOMERS.file: {
         118: (
-            BadRow(CUSTOMERS.file, 118, "impossible date 2026-02-30", "signed_up_at"),
+            BadRow(
+                CUSTOMERS.file, 118, "invalid_value", "impossible date 2026-02-30", "signed_up_at"
+            ),
             _set(CUSTOMERS, "signed_up_at", "2026-02-30 08:15:00"),
         ),
         2047: (
-            BadRow(CUSTOMERS.file, 2047, "non-numeric lifetime_value 'n/a'", "lifetime_value"),
+            BadRow(
+                CUSTOMERS.file,
+                2047,
+                "invalid_value",
+                "non-numeric lifetime_value 'n/a'",
+                "lifetime_value",
+            ),
             _set(CUSTOMERS, "lifetime_value", "n/a"),
         ),
         4480: (
-            BadRow(CUSTOMERS.file, 4480, "missing column (email left out)"),
+            BadRow(CUSTOMERS.file, 4480, "too_few_fields", "missing column (email left out)"),
             _drop(CUSTOMERS, "email"),
         ),
     },
     ORDERS.file: {
         733: (
-            BadRow(ORDERS.file, 733, "non-numeric amount '12.5O' (letter O)", "amount"),
+            BadRow(
+                ORDERS.file, 733, "invalid_value", "non-numeric amount '12.5O' (letter O)", "amount"
+            ),
             _set(ORDERS, "amount", "12.5O"),
         ),
         9001: (
-            BadRow(ORDERS.file, 9001, "impossible month 2025-13-07", "ordered_at"),
+            BadRow(ORDERS.file, 9001, "invalid_value", "impossible month 2025-13-07", "ordered_at"),
             _set(ORDERS, "ordered_at", "2025-13-07 10:00:00"),
         ),
         15555: (
-            BadRow(ORDERS.file, 15555, "extra column (unquoted comma in note)"),
+            BadRow(ORDERS.file, 15555, "too_many_fields", "extra column (unquoted comma in note)"),
             _split_last(["fragile", " handle with care"]),
         ),
         27002: (
             BadRow(
-                ORDERS.file, 27002, "impossible date 2025-02-29 (not a leap year)", "shipped_at"
+                ORDERS.file,
+                27002,
+                "invalid_value",
+                "impossible date 2025-02-29 (not a leap year)",
+                "shipped_at",
             ),
             _set(ORDERS, "shipped_at", "2025-02-29 16:40:00"),
         ),
@@ -97,15 +112,21 @@ CSV_BREAKERS: dict[str, dict[int, tuple[BadRow, CsvBreaker]]] = {
 JSON_BREAKERS: dict[str, dict[int, tuple[BadRow, JsonBreaker]]] = {
     ORDER_LINES.file: {
         404: (
-            BadRow(ORDER_LINES.file, 404, "malformed JSON (closing brace missing)"),
+            BadRow(
+                ORDER_LINES.file, 404, "malformed_json", "malformed JSON (closing brace missing)"
+            ),
             _truncated,
         ),
         12345: (
-            BadRow(ORDER_LINES.file, 12345, "quantity is the string 'two'", "quantity"),
+            BadRow(
+                ORDER_LINES.file, 12345, "invalid_value", "quantity is the string 'two'", "quantity"
+            ),
             _with("quantity", "two"),
         ),
         27182: (
-            BadRow(ORDER_LINES.file, 27182, "missing key product_id", "product_id"),
+            BadRow(
+                ORDER_LINES.file, 27182, "missing_required", "missing key product_id", "product_id"
+            ),
             _without("product_id"),
         ),
     },

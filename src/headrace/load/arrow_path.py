@@ -162,7 +162,7 @@ def split_batch(
         if has_meta and "_hr_pos" in batch.schema.names
         else pa.array(range(offset + 1, offset + n + 1), pa.int64())
     )
-    raw = batch.column("_hr_raw") if has_meta else None
+    raw = batch.column("_hr_raw") if "_hr_raw" in batch.schema.names else None
     if raw is None or pc.all(pc.is_null(pc.filter(raw, bad))).as_py():
         raw = _rows_as_json(batch, names)
     bad_rows = pa.table(

@@ -59,13 +59,26 @@ def load_csv(
     ctx: QuarantineContext,
     tag: str,
 ) -> FileCounts:
-    """INSERT ... SELECT FROM read_csv in one pass; rejected lines to quarantine."""
+    """One pass: INSERT ... SELECT FROM read_csv; rejected lines to quarantine.
+
+    Rows the reader accepts but the flags reject are filtered out of the INSERT and
+    counted in the same pass by a sequence (nextval runs only for those rows); only when
+    there are some does a second pass collect them for quarantine.
+    """
     rejects = (f"_hr_rej_{tag}", f"_hr_rejscan_{tag}")
     select, params = scan.csv_select(file, options, file_columns, columns, rejects=rejects)
-    missing_text = scan.required_text_filter(columns)
     names = ", ".join(q(c.name) for c in columns)
-    where = f" WHERE NOT ({missing_text})" if missing_text else ""
-    loaded = engine.execute(f"INSERT INTO {dest.table} ({names}) {select}{where}", params)
+    counter = q(f"_hr_bad_{tag}")
+    engine.execute(f"CREATE TEMP SEQUENCE {counter}")
+    engine.fetchall(f"SELECT nextval({scan.lit(f'_hr_bad_{tag}')})")  # currval needs one call
+    loaded = engine.execute(
+        f"INSERT INTO {dest.table} ({names}) SELECT {names} FROM ({select}) AS _hr_s"
+        f" WHERE CASE WHEN _hr_reason IS NULL THEN true"
+        f" ELSE nextval({scan.lit(f'_hr_bad_{tag}')}) < 0 END",
+        params,
+    )
+    flagged = int(engine.fetchall(f"SELECT currval({scan.lit(f'_hr_bad_{tag}')})")[0][0]) - 1
+    engine.execute(f"DROP SEQUENCE {counter}")
     required = frozenset(c.name for c in columns if c.required)
     rejected = _quarantine_insert(
         engine,
@@ -74,27 +87,24 @@ def load_csv(
         f" FROM ({scan.rejects_select(rejects[0], required)})",
         [],
     )
-    blank = 0
-    if missing_text:
-        # Rare path: a second pass only when the target has required text columns. The
-        # position is the record's ordinal among the rows the reader accepted.
+    _drop_temp(engine, *rejects)
+    flagged_rows = 0
+    if flagged:
+        # The position is the record's ordinal among the rows the reader accepted.
         again = (f"_hr_rej2_{tag}", f"_hr_rejscan2_{tag}")
         select2, params2 = scan.csv_select(file, options, file_columns, columns, rejects=again)
-        fields = ", ".join(f"{scan.lit(c.name)}: {q(c.name)}" for c in columns)
-        blank = _quarantine_insert(
+        flagged_rows = _quarantine_insert(
             engine,
             ctx,
-            "SELECT CAST(NULL AS BIGINT) AS line, _hr_n AS row_offset, CAST(NULL AS VARCHAR)"
-            " AS column_name, 'missing_required' AS reason,"
-            " 'empty value in a required text column' AS message,"
-            f" CAST(to_json({{{fields}}}) AS VARCHAR) AS raw"
+            "SELECT CAST(NULL AS BIGINT) AS line, _hr_n AS row_offset, _hr_column AS column_name,"
+            " _hr_reason AS reason, _hr_message AS message, _hr_raw AS raw"
             f" FROM (SELECT row_number() OVER () AS _hr_n, * FROM ({select2}))"
-            f" WHERE {missing_text}",
+            " WHERE _hr_reason IS NOT NULL",
             params2,
         )
         _drop_temp(engine, *again)
-    _drop_temp(engine, *rejects)
-    return FileCounts(read=loaded + rejected + blank, loaded=loaded, quarantined=rejected + blank)
+    quarantined = rejected + flagged_rows
+    return FileCounts(read=loaded + quarantined, loaded=loaded, quarantined=quarantined)
 
 
 def load_validated(

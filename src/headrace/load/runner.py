@@ -446,7 +446,7 @@ def _file_via_arrow(
     rejects = (f"_hr_rej_{tag}", f"_hr_rejscan_{tag}")
     if file.format in ("csv", "tsv"):
         select, params = scan.csv_select(file, options, file_columns, columns, rejects=rejects)
-        has_meta = False
+        has_meta = True
     elif file.format == "ndjson":
         select, params = scan.ndjson_select(file, columns, file_columns)
         has_meta = True

@@ -189,7 +189,8 @@ def infer_csv(
     dialect, params = _csv_options(file, options)
     fields = ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names)))
     checks = ", ".join(
-        f"bool_and(c{i} IS NULL OR TRY_CAST(c{i} AS {kind}) IS NOT NULL)"
+        f"bool_and(c{i} IS NULL OR (TRY_CAST(c{i} AS {kind}) IS NOT NULL"
+        f"{_integral(f'c{i}', kind)}))"
         for i in range(len(names))
         for kind in _INFER_ORDER
     )
@@ -207,6 +208,13 @@ def infer_csv(
     return result
 
 
+INTEGER_TYPES = ("int32", "int64")
+# DuckDB rounds '1.5' to 2 when casting text to an integer (PostgreSQL refuses it). A
+# loader must not change values, so integer fields are read as text and accepted only when
+# they are written as whole numbers.
+_WHOLE_NUMBER = r"\s*[+-]?[0-9]+\s*"
+
+
 def csv_select(
     file: SourceFile,
     options: CsvOptions,
@@ -215,41 +223,77 @@ def csv_select(
     *,
     rejects: tuple[str, str],
 ) -> tuple[str, list[Any]]:
-    """``SELECT <target columns> FROM read_csv(...)``; bad lines land in the reject tables.
+    """``SELECT <target columns>, _hr_reason, _hr_column, _hr_message FROM read_csv(...)``.
 
-    ``file_columns`` are the file's fields in file order; fields the target does not have
-    are read as text and not selected (the contract decided that).
+    The reader rejects what it can (field counts, quoting, encoding, casts) into the reject
+    tables with line numbers; the ``_hr_*`` columns flag what it cannot: integers that are
+    not whole numbers and empty required text. ``file_columns`` are the file's fields in
+    file order; fields the target lacks are read as text and not selected.
     """
     by_name = {c.name: c for c in columns}
     fields = []
-    for name in file_columns:
-        column = by_name.get(name)
-        kind = column.type.sql(D) if column else "VARCHAR"
-        fields.append(f"{lit(name)}: {lit(kind)}")
-    # Empty fields in required non-text columns become '' and fail the cast in the reader,
-    # which records the line; required text columns are checked after the read.
-    force = [c.name for c in columns if c.in_file and c.required and c.type.name != "text"]
+    for field_name in file_columns:
+        column = by_name.get(field_name)
+        kind = "VARCHAR"
+        if column is not None and column.type.name not in INTEGER_TYPES:
+            kind = column.type.sql(D)
+        fields.append(f"{lit(field_name)}: {lit(kind)}")
+    # Empty fields in required typed columns become '' and fail the cast in the reader,
+    # which records the line; integers and text are checked by the flags instead.
+    force = [
+        c.name
+        for c in columns
+        if c.in_file and c.required and c.type.name not in ("text", *INTEGER_TYPES)
+    ]
     force_sql = (", force_not_null = [" + ", ".join(lit(n) for n in force) + "]") if force else ""
     dialect, params = _csv_options(file, options)
-    selected = ", ".join(
-        q(c.name) if c.in_file else f"CAST(NULL AS {c.type.sql(D)}) AS {q(c.name)}" for c in columns
-    )
+    checks: list[tuple[str, str, str | None, str]] = []
+    selected = []
+    for c in columns:
+        name = q(c.name)
+        if not c.in_file:
+            selected.append(f"CAST(NULL AS {c.type.sql(D)}) AS {name}")
+            continue
+        if c.type.name in INTEGER_TYPES:
+            kind = c.type.sql(D)
+            selected.append(f"TRY_CAST({name} AS {kind}) AS {name}")
+            if c.required:
+                checks.append(
+                    (f"{name} IS NULL", "missing_required", c.name, f"{c.name} is required")
+                )
+            checks.append(
+                (
+                    f"{name} IS NOT NULL AND NOT (regexp_full_match({name}, {lit(_WHOLE_NUMBER)})"
+                    f" AND TRY_CAST({name} AS {kind}) IS NOT NULL)",
+                    "invalid_value",
+                    c.name,
+                    f"{c.name}: not a whole number that fits {c.type}",
+                )
+            )
+            continue
+        selected.append(name)
+        if c.required and c.type.name == "text":
+            checks.append(
+                (
+                    f"({name} IS NULL OR {name} = '')",
+                    "missing_required",
+                    c.name,
+                    f"{c.name} is required",
+                )
+            )
+    reason, flagged_column, message = _case_columns(checks)
+    # The record as read (integers still as text), kept only for flagged rows.
+    original = ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in columns if c.in_file)
+    raw = f"CAST(to_json({{{original}}}) AS VARCHAR)" if original else "NULL"
     sql = (
-        f"SELECT {selected} FROM read_csv(?, {dialect}, columns = {{{', '.join(fields)}}},"
+        f"SELECT {', '.join(selected)}, {reason} AS _hr_reason, {flagged_column} AS _hr_column,"
+        f" {message} AS _hr_message,"
+        f" CASE WHEN {reason} IS NOT NULL THEN {raw} END AS _hr_raw"
+        f" FROM read_csv(?, {dialect}, columns = {{{', '.join(fields)}}},"
         f" auto_detect = false{force_sql}, strict_mode = true,"
         " null_padding = false, store_rejects = true, rejects_table = ?, rejects_scan = ?)"
     )
     return sql, [str(file.path), *params, *rejects]
-
-
-def required_text_filter(columns: Sequence[TargetColumn]) -> str | None:
-    """SQL condition true for rows missing a required text value (None if no such column)."""
-    checks = [
-        f"({q(c.name)} IS NULL OR {q(c.name)} = '')"
-        for c in columns
-        if c.required and c.type.name == "text"
-    ]
-    return " OR ".join(checks) if checks else None
 
 
 def rejects_select(rejects_table: str, required: frozenset[str]) -> str:
@@ -399,6 +443,13 @@ def typed_select(
         f" {position} AS _hr_pos FROM {relation}"
     )
     return sql, params
+
+
+def _integral(column: str, kind: str) -> str:
+    """Extra condition for integer candidates: DuckDB would round 1.5 into a BIGINT."""
+    if kind != "BIGINT":
+        return ""
+    return f" AND regexp_full_match({column}, {lit(_WHOLE_NUMBER)})"
 
 
 def _case_columns(
