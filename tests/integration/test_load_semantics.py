@@ -210,3 +210,14 @@ def test_missing_file_is_one_line_error(engine: EngineAdapter, tmp_path: Path) -
     with pytest.raises(HeadraceError) as info:
         run_load(engine, build_request(source=str(tmp_path / "nope.csv"), table="t"))
     assert "no such file" in str(info.value)
+
+
+def test_integers_are_never_rounded(engine: EngineAdapter, tmp_path: Path) -> None:
+    schema = write(tmp_path / "s.yml", "columns: {id: int64, qty: int32}\n")
+    data = write(tmp_path / "a.csv", "id,qty\n1,5\n2,1.5\n3,2e3\n4, 7 \n5,99999999999\n")
+    result = run_load(engine, build_request(source=str(data), table="t", schema_file=schema))
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 3)
+    assert rows(engine, "SELECT id, qty FROM t") == [(1, 5), (4, 7)]
+    inferred = write(tmp_path / "b.csv", "price\n10\n24386.67\n")
+    run_load(engine, build_request(source=str(inferred), table="p"))
+    assert rows(engine, "SELECT price FROM p") == [(10.0,), (24386.67,)]
