@@ -98,6 +98,15 @@ def _planted_rows(
     return found
 
 
+def _comparable(rows: dict[tuple[str, int], dict[str, Any]]) -> dict[tuple[str, int], Any]:
+    # The loader joins a line's reject messages in no fixed order (string_agg DISTINCT
+    # without ORDER BY, see report), so messages compare as sets of parts.
+    return {
+        key: {**row, "message": frozenset(str(row["message"]).split("; "))}
+        for key, row in rows.items()
+    }
+
+
 def test_every_row_read_is_loaded_or_quarantined(demo: DemoResult) -> None:
     assert [t.table for t in demo.tables] == [
         "raw.customers",
@@ -215,15 +224,6 @@ def test_rerun_replaces_instead_of_doubling(
     assert _comparable(_planted_rows(second, quarantined)) == _comparable(
         _planted_rows(first, quarantined)
     )
-
-
-def _comparable(rows: dict[tuple[str, int], dict[str, Any]]) -> dict[tuple[str, int], Any]:
-    # The loader joins a line's reject messages in no fixed order (string_agg DISTINCT
-    # without ORDER BY, see report), so messages compare as sets of parts.
-    return {
-        key: {**row, "message": frozenset(str(row["message"]).split("; "))}
-        for key, row in rows.items()
-    }
 
 
 def test_generation_is_byte_for_byte_deterministic(demo: DemoResult, tmp_path: Path) -> None:

@@ -221,3 +221,30 @@ def test_integers_are_never_rounded(engine: EngineAdapter, tmp_path: Path) -> No
     inferred = write(tmp_path / "b.csv", "price\n10\n24386.67\n")
     run_load(engine, build_request(source=str(inferred), table="p"))
     assert rows(engine, "SELECT price FROM p") == [(10.0,), (24386.67,)]
+
+
+def test_postgres_table_into_duckdb(pg_url: str, duckdb_url: str) -> None:
+    with create_engine(pg_url) as source:
+        source.execute(
+            "CREATE TABLE sales (id bigint PRIMARY KEY, amount numeric(10,2), at timestamptz,"
+            " note text, meta jsonb)"
+        )
+        source.execute(
+            "INSERT INTO sales SELECT g, g * 1.25, '2026-01-01'::timestamptz + g * interval '1h',"
+            " CASE WHEN g % 3 = 0 THEN NULL ELSE 'n' || g END, jsonb_build_object('g', g)"
+            " FROM generate_series(1, 5000) g"
+        )
+    with create_engine(duckdb_url) as target:
+        result = run_load(
+            target,
+            build_request(
+                source=pg_url, source_table="sales", table="raw.sales", write="merge", key="id"
+            ),
+        )
+        assert (result.rows_read, result.rows_loaded) == (5000, 5000)
+        got = target.fetchall(
+            'SELECT count(*), sum(amount), count(note), max("at") FROM raw.sales'
+        )[0]
+        assert got[0] == 5000 and str(got[1]) == "15628125.00" and got[2] == 3334
+        types = {c.name: c.data_type for c in target.columns("raw.sales")}
+        assert types["amount"].startswith("DECIMAL") and "TIME ZONE" in types["at"]
