@@ -21,11 +21,10 @@ from headrace.schema import LogicalType, TableSchema, load_schema_file
 
 TABLE_OF_FILE = {t.file: t.table for t in DEMO_TABLES}
 QUARANTINE_COLUMNS = "table_name, source, line, row_offset, column_name, reason, message, raw"
+
+
 # DuckDB records a CSV line with too few fields as a cast error of the shifted values *and*
 # a missing-columns error, and the loader keeps min(reason) = invalid_value (see report).
-KNOWN_REASON_BUGS = {("customers.csv", 4480): "loader prefers invalid_value to too_few_fields"}
-
-
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, DemoResult]:
     """The demo run twice into the same directory, with headrace.yml edited in between."""
@@ -184,15 +183,7 @@ def test_planted_row_is_quarantined_with_its_raw_text(
 
 @pytest.mark.parametrize(
     "bad",
-    [
-        pytest.param(
-            bad,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_REASON_BUGS[(bad.file, bad.line)])]
-            if (bad.file, bad.line) in KNOWN_REASON_BUGS
-            else [],
-        )
-        for bad in PLANTED_BAD_ROWS
-    ],
+    PLANTED_BAD_ROWS,
     ids=lambda bad: f"{bad.file}:{bad.line}",
 )
 def test_planted_row_has_its_reason_code(

@@ -248,3 +248,22 @@ def test_postgres_table_into_duckdb(pg_url: str, duckdb_url: str) -> None:
         assert got[0] == 5000 and str(got[1]) == "15628125.00" and got[2] == 3334
         types = {c.name: c.data_type for c in target.columns("raw.sales")}
         assert types["amount"].startswith("DECIMAL") and "TIME ZONE" in types["at"]
+
+
+def test_ndjson_and_parquet_integers_are_never_rounded(
+    engine: EngineAdapter, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = {"columns": {"id": "int64", "qty": "int32"}}
+    lines = write(
+        tmp_path / "a.ndjson", '{"id": 1, "qty": 2}\n{"id": 2, "qty": 2.5}\n{"id": 3, "qty": 3.0}\n'
+    )
+    result = run_load(engine, build_request(source=str(lines), table="n", schema=schema))
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    pq.write_table(pa.table({"id": [1, 2], "qty": [4.0, 4.5]}), tmp_path / "p.parquet")
+    result = run_load(
+        engine, build_request(source=str(tmp_path / "p.parquet"), table="m", schema=schema)
+    )
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)

@@ -57,8 +57,11 @@ def list_runs(
         console.print("no quarantined rows")
         return
     view = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("run", "table", "rows", "replayed", "reasons"):
-        view.add_column(header, justify="right" if header in ("rows", "replayed") else "left")
+    view.add_column("run", no_wrap=True, min_width=len(summaries[0].run_id))
+    view.add_column("table", no_wrap=True)
+    view.add_column("rows", justify="right")
+    view.add_column("replayed", justify="right")
+    view.add_column("reasons")
     for s in summaries:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))
         view.add_row(s.run_id, escape(s.table), f"{s.rows:,}", f"{s.replayed:,}", escape(reasons))

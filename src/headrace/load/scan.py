@@ -311,9 +311,13 @@ def rejects_select(rejects_table: str, required: frozenset[str]) -> str:
         " AND position('Could not convert' IN error_message) = 0 THEN 'missing_required'"
         f" {cases} ELSE lower(CAST(error_type AS VARCHAR)) END"
     )
+    # DuckDB may record several errors for one line (a short line also fails the cast of
+    # the shifted fields): report the structural one, deterministically.
+    priority = "CASE WHEN error_type = 'CAST' THEN 1000 ELSE 0 END + coalesce(column_idx, 0)"
     return (
-        f"SELECT line, min(column_name) AS column_name, min({reason}) AS reason,"
-        " string_agg(DISTINCT error_message, '; ') AS message,"
+        f"SELECT line, arg_min(column_name, {priority}) AS column_name,"
+        f" arg_min({reason}, {priority}) AS reason,"
+        f" arg_min(error_message, {priority}) AS message,"
         f" min(csv_line) AS raw FROM {q(rejects_table)} GROUP BY line ORDER BY line"
     )
 
@@ -366,7 +370,8 @@ def ndjson_select(
             problems.append((f"{missing}", "missing_required", c.name, f"{c.name} is required"))
         problems.append(
             (
-                f"NOT {missing} AND TRY_CAST({raw} AS {c.type.sql(D)}) IS NULL",
+                f"NOT {missing} AND (TRY_CAST({raw} AS {c.type.sql(D)}) IS NULL"
+                f"{_not_whole(raw, c)})",
                 "invalid_value",
                 c.name,
                 f"{c.name}: value does not fit {c.type}",
@@ -422,7 +427,8 @@ def typed_select(
             )
         checks.append(
             (
-                f"{q(c.name)} IS NOT NULL AND TRY_CAST({q(c.name)} AS {c.type.sql(D)}) IS NULL",
+                f"{q(c.name)} IS NOT NULL AND (TRY_CAST({q(c.name)} AS {c.type.sql(D)}) IS NULL"
+                f"{_not_whole(f'CAST({q(c.name)} AS VARCHAR)', c)})",
                 "invalid_value",
                 c.name,
                 f"{c.name}: value does not fit {c.type}",
@@ -443,6 +449,17 @@ def typed_select(
         f" {position} AS _hr_pos FROM {relation}"
     )
     return sql, params
+
+
+# A whole number as text, also as a float prints it (3.0): anything else would be rounded.
+_WHOLE_AS_TEXT = r"\s*[+-]?[0-9]+(\.0*)?\s*"
+
+
+def _not_whole(text: str, column: TargetColumn) -> str:
+    """`` OR <text is not a whole number>`` for integer targets, else nothing."""
+    if column.type.name not in INTEGER_TYPES:
+        return ""
+    return f" OR NOT regexp_full_match({text}, {lit(_WHOLE_AS_TEXT)})"
 
 
 def _integral(column: str, kind: str) -> str:

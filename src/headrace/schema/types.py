@@ -170,6 +170,11 @@ class LogicalType:
             return cls(name)
         match = _DECIMAL.fullmatch(spelled)
         if match is None:
+            if spelled.startswith(("decimal(", "numeric(")) and ")" not in spelled:
+                # `{amount: decimal(10,2)}` in a YAML flow mapping splits at the comma.
+                raise ValueError(
+                    f"unknown type {text.strip()!r}: quote types with a comma, e.g. 'decimal(10,2)'"
+                )
             raise ValueError(f"unknown type {text.strip()!r} (allowed: {ALLOWED})")
         if match.group(1) is None:
             return cls("decimal")
