@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from headrace.load import scan
-from headrace.load.in_duckdb import QuarantineContext
+from headrace.load.file_load import QuarantineContext
 from headrace.load.publish import ORDINAL
-from headrace.load.scan import TargetColumn, q
+from headrace.load.scan import TargetColumn
 from headrace.load.state import QUARANTINE_COLUMNS, now, state_table
 
 if TYPE_CHECKING:
@@ -31,12 +31,14 @@ _QUEUE_DEPTH = 4
 _QUARANTINE_FIELDS = ("line", "row_offset", "column_name", "reason", "message", "raw")
 
 
-def scratch_duckdb(memory_limit: str = "512MB") -> DuckDBAdapter:
+def scratch_duckdb(memory_limit: str = "512MB", threads: int | None = None) -> DuckDBAdapter:
     """An in-memory DuckDB for parsing and typing; spills to disk past ``memory_limit``."""
     from headrace.engines.registry import create_engine
 
     engine = create_engine("duckdb:///:memory:")
     engine.execute(f"SET memory_limit = {scan.lit(memory_limit)}")
+    if threads:
+        engine.execute(f"SET threads = {int(threads)}")
     engine.execute("SET preserve_insertion_order = true")
     return engine  # type: ignore[return-value]
 
@@ -254,56 +256,3 @@ def background(source: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     finally:
         stop.set()
         thread.join(timeout=30)
-
-
-def stream_scan(
-    scratch: DuckDBAdapter,
-    select: str,
-    params: Sequence[Any],
-    columns: Sequence[TargetColumn],
-    *,
-    has_meta: bool,
-    target_dialect: str,
-    counts: StreamCounts,
-    quarantine: QuarantineBuffer,
-    ordinal: bool,
-    cursor: str | None = None,
-    on_batch: Callable[[int], None] | None = None,
-) -> Iterator[pa.RecordBatch]:
-    """Valid batches of a scratch-DuckDB select; bad rows go to ``quarantine``."""
-    import pyarrow.compute as pc
-
-    for batch in scratch.stream_arrow(select, list(params), batch_rows=BATCH_ROWS):
-        valid, bad = split_batch(
-            batch, columns, offset=counts.read, target_dialect=target_dialect, has_meta=has_meta
-        )
-        counts.read += batch.num_rows
-        if bad is not None:
-            quarantine.add(bad)
-            counts.quarantined += bad.num_rows
-        if cursor and valid.num_rows:
-            top = pc.max(valid.column(cursor)).as_py()
-            if top is not None and (counts.cursor_max is None or top > counts.cursor_max):
-                counts.cursor_max = top
-        start = counts.valid
-        counts.valid += valid.num_rows
-        if on_batch:
-            on_batch(batch.num_rows)
-        if valid.num_rows:
-            yield with_ordinal(valid, start) if ordinal else valid
-
-
-def csv_rejects_to_buffer(
-    scratch: DuckDBAdapter,
-    rejects_table: str,
-    required: frozenset[str],
-    quarantine: QuarantineBuffer,
-) -> int:
-    """Move the reader's rejected lines into the quarantine buffer; return how many."""
-    before = quarantine.count
-    quarantine.add_from_reader(
-        "SELECT line, CAST(NULL AS BIGINT) AS row_offset, column_name, reason, message, raw"
-        f" FROM ({scan.rejects_select(rejects_table, required)})"
-    )
-    scratch.execute(f"DROP TABLE IF EXISTS temp.main.{q(rejects_table)}")
-    return quarantine.count - before

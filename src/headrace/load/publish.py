@@ -53,7 +53,8 @@ def create_table(
         for name, kind in schema.columns
     ]
     if ordinal:
-        columns.append(f"{quote_ident(ORDINAL, engine.dialect)} BIGINT")
+        # Filled by the database in COPY order when the loader does not send it.
+        columns.append(f"{quote_ident(ORDINAL, engine.dialect)} BIGSERIAL")
     prefix = "CREATE TEMP TABLE" if temp else "CREATE TABLE"
     engine.execute(f"{prefix} {table} ({', '.join(columns)})")
 

@@ -9,16 +9,19 @@ transaction, for history.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headrace.engines.sql import quote_ident
 from headrace.errors import HeadraceError, UsageError
-from headrace.load import arrow_path, in_duckdb, publish, scan, state
-from headrace.load.in_duckdb import QuarantineContext
+from headrace.load import arrow_path, file_load, publish, scan, state
+from headrace.load.file_load import QuarantineContext
 from headrace.load.model import LoadRequest, LoadResult, SqlSource, WriteMode, new_run_id
 from headrace.load.scan import FileReadError, TargetColumn, q
 
@@ -71,7 +74,7 @@ def run_load(
     run = state.RunRecord(run_id, "load", table, source_text, state.now(), request.pipeline)
     state.ensure_state(engine)
     try:
-        with engine.transaction():
+        with _bounded_memory(engine), engine.transaction():
             publish.drop_leftovers(engine, schema_name)
             plan = _plan(engine, table, request)
             if isinstance(request.source, SqlSource):
@@ -92,6 +95,28 @@ def run_load(
         _record_failure(engine, run, result)
         raise
     return result
+
+
+# DuckDB's default memory limit is 80% of RAM; a load needs far less, and a bounded
+# buffer pool keeps the process's peak memory bounded by it, not by the input size.
+LOAD_MEMORY_LIMIT = os.environ.get("HEADRACE_DUCKDB_MEMORY_LIMIT", "512MB")
+
+
+@contextmanager
+def _bounded_memory(engine: EngineAdapter) -> Iterator[None]:
+    """Cap DuckDB's memory for the load, then restore the previous setting."""
+    if engine.dialect != "duckdb":
+        yield
+        return
+    previous = str(engine.fetchall("SELECT current_setting('memory_limit')")[0][0])
+    engine.execute(f"SET memory_limit = {scan.lit(LOAD_MEMORY_LIMIT)}")
+    try:
+        yield
+    finally:
+        try:
+            engine.execute(f"SET memory_limit = {scan.lit(previous)}")
+        except HeadraceError:
+            pass  # the connection is gone with the failure being raised
 
 
 def _merge_key(request: LoadRequest) -> tuple[str, ...]:
@@ -177,11 +202,13 @@ def _load_files(
     todo, remembered = _incremental_files(engine, plan.table, files, request)
     result.files_skipped = len(files) - len(todo)
     in_engine = engine.dialect == "duckdb" and engine.SUPPORTS_NATIVE_FILE_READERS
-    reader: DuckDBAdapter = engine if in_engine else arrow_path.scratch_duckdb()  # type: ignore[assignment]
+    # PostgreSQL targets get a scratch DuckDB on one thread: the server needs the other core.
+    reader: DuckDBAdapter = (
+        engine if in_engine else arrow_path.scratch_duckdb(threads=1)  # type: ignore[assignment]
+    )
+    sink: file_load.RowSink = file_load.InsertSink() if in_engine else file_load.CopySink(engine)
     schema = plan.schema
     dest: publish.Destination | None = None
-    quarantine = None if in_engine else arrow_path.QuarantineBuffer(reader)
-    ordinal_base = 0
     done_rows = 0
     done_bytes = 0
     try:
@@ -217,30 +244,23 @@ def _load_files(
                 schema, [c for c in file_columns if c not in change.discarded]
             )
             _require_columns(file, columns, key)
-            ctx = QuarantineContext(result.run_id, plan.table, str(file.path))
+            ctx = file_load.QuarantineContext(result.run_id, plan.table, str(file.path))
             tag = f"{result.run_id.split('-')[-1]}_{index}"
-            if in_engine:
-                counts = _file_in_engine(
-                    engine, file, options, file_columns, columns, dest, ctx, tag
-                )
-                read, loaded, quarantined = counts.read, counts.loaded, counts.quarantined
-            else:
-                assert quarantine is not None
-                read, loaded, quarantined = _file_via_arrow(
-                    engine,
+            quarantine = file_load.QuarantineWriter(reader, engine, ctx)
+            with _watch(reader, progress, done_rows, done_bytes, file.size):
+                counts = _load_one_file(
                     reader,
+                    sink,
+                    quarantine,
                     file,
                     options,
                     file_columns,
                     columns,
                     dest,
-                    quarantine,
                     tag,
-                    ordinal_base,
-                    progress=_offset_progress(progress, done_rows, done_bytes),
+                    forbid_nul=engine.dialect == "postgres",
                 )
-                ordinal_base += loaded
-                quarantine.flush_to(engine, ctx)
+            read, loaded, quarantined = counts.read, counts.loaded, counts.quarantined
             result.rows_read += read
             result.rows_loaded += loaded
             result.rows_quarantined += quarantined
@@ -274,8 +294,6 @@ def _load_files(
         if schema is not None:
             state.record_schema(engine, plan.table, schema, result.run_id)
     finally:
-        if quarantine is not None:
-            quarantine.close()
         if not in_engine:
             reader.close()
 
@@ -391,96 +409,97 @@ def _require_columns(file: SourceFile, columns: Sequence[TargetColumn], key: Seq
         )
 
 
-def _file_in_engine(
-    engine: EngineAdapter,
-    file: SourceFile,
-    options: CsvOptions,
-    file_columns: list[str],
-    columns: list[TargetColumn],
-    dest: publish.Destination | None,
-    ctx: QuarantineContext,
-    tag: str,
-) -> in_duckdb.FileCounts:
-    assert dest is not None
-    if not file_columns:
-        return in_duckdb.FileCounts()
-    try:
-        if file.format in ("csv", "tsv"):
-            return in_duckdb.load_csv(engine, file, options, file_columns, columns, dest, ctx, tag)
-        if file.format == "ndjson":
-            select, params = scan.ndjson_select(file, columns, file_columns)
-            return in_duckdb.load_validated(
-                engine, select, params, columns, dest, ctx, tag, position_is_line=False
-            )
-        relation, params = scan.parquet_relation(file)
-        select, params = scan.typed_select(
-            relation, params, columns, position="file_row_number + 1"
-        )
-        return in_duckdb.load_validated(
-            engine, select, params, columns, dest, ctx, tag, position_is_line=False
-        )
-    except HeadraceError as exc:
-        if getattr(exc, "sql", None) and "read_" in str(getattr(exc, "sql", "")):
-            raise FileReadError(f"cannot read {file.path}: {exc.message}") from None
-        raise
-
-
-def _file_via_arrow(
-    engine: EngineAdapter,
+def _load_one_file(
     reader: DuckDBAdapter,
+    sink: file_load.RowSink,
+    quarantine: file_load.QuarantineWriter,
     file: SourceFile,
     options: CsvOptions,
     file_columns: list[str],
     columns: list[TargetColumn],
     dest: publish.Destination | None,
-    quarantine: arrow_path.QuarantineBuffer,
     tag: str,
-    ordinal_base: int,
     *,
-    progress: Callable[[int], None] | None,
-) -> tuple[int, int, int]:
+    forbid_nul: bool,
+) -> file_load.FileCounts:
     assert dest is not None
     if not file_columns:
-        return 0, 0, 0
-    counts = arrow_path.StreamCounts(valid=ordinal_base)
-    rejects = (f"_hr_rej_{tag}", f"_hr_rejscan_{tag}")
+        return file_load.FileCounts()
+    rejects: tuple[str, str] | None = None
+    second: tuple[str, list[Any]] | None = None
     if file.format in ("csv", "tsv"):
-        select, params = scan.csv_select(file, options, file_columns, columns, rejects=rejects)
-        has_meta = True
-    elif file.format == "ndjson":
-        select, params = scan.ndjson_select(file, columns, file_columns)
-        has_meta = True
-    else:
-        relation, params = scan.parquet_relation(file)
-        select, params = scan.typed_select(
-            relation, params, columns, position="file_row_number + 1"
+        rejects = (f"_hr_rej_{tag}", f"_hr_rejscan_{tag}")
+        select, params = scan.csv_select(
+            file, options, file_columns, columns, rejects=rejects, forbid_nul=forbid_nul
         )
-        has_meta = True
-    stream = arrow_path.stream_scan(
-        reader,
-        select,
-        params,
-        columns,
-        has_meta=has_meta,
-        target_dialect=engine.dialect,
-        counts=counts,
-        quarantine=quarantine,
-        ordinal=dest.has_ordinal,
-        on_batch=(lambda _n: progress(counts.read)) if progress else None,
-    )
+        second = scan.csv_select(
+            file,
+            options,
+            file_columns,
+            columns,
+            rejects=(f"_hr_rej2_{tag}", f"_hr_rejs2_{tag}"),
+            forbid_nul=forbid_nul,
+        )
+    elif file.format == "ndjson":
+        select, params = scan.ndjson_select(file, columns, file_columns, forbid_nul=forbid_nul)
+    else:
+        relation, relation_params = scan.parquet_relation(file)
+        select, params = scan.typed_select(
+            relation,
+            relation_params,
+            columns,
+            position="file_row_number + 1",
+            forbid_nul=forbid_nul,
+        )
     try:
-        loaded = engine.bulk_load(dest.table, arrow_path.background(stream))
+        counts = file_load.load_file(
+            reader,
+            sink,
+            quarantine,
+            select,
+            params,
+            columns,
+            dest,
+            tag,
+            rejects=rejects,
+            second_pass=second,
+        )
     except HeadraceError as exc:
         if "read_" in str(getattr(exc, "sql", "") or ""):
             raise FileReadError(f"cannot read {file.path}: {exc.message}") from None
         raise
-    quarantined = counts.quarantined
-    if file.format in ("csv", "tsv"):
-        required = frozenset(c.name for c in columns if c.required)
-        quarantined += arrow_path.csv_rejects_to_buffer(reader, rejects[0], required, quarantine)
-        reader.execute(f"DROP TABLE IF EXISTS temp.main.{q(rejects[1])}")
-    read = counts.read + (quarantined - counts.quarantined)
-    return read, loaded, quarantined
+    finally:
+        if second is not None:
+            file_load.drop_temp(reader, f"_hr_rej2_{tag}", f"_hr_rejs2_{tag}")
+    return counts
+
+
+@contextmanager
+def _watch(
+    reader: DuckDBAdapter, progress: Progress | None, rows: int, size: int, file_size: int
+) -> Iterator[None]:
+    """Report a running file's progress from DuckDB's own estimate of the query's progress."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.25):
+            try:
+                done = float(reader.conn.query_progress())
+            except Exception:  # noqa: BLE001 - progress is best effort
+                continue
+            if done >= 0:
+                progress(rows, size + int(file_size * min(done, 100.0) / 100))
+
+    thread = threading.Thread(target=poll, name="headrace-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 # -- SQL sources ----------------------------------------------------------------------------

@@ -222,6 +222,7 @@ def csv_select(
     columns: Sequence[TargetColumn],
     *,
     rejects: tuple[str, str],
+    forbid_nul: bool = False,
 ) -> tuple[str, list[Any]]:
     """``SELECT <target columns>, _hr_reason, _hr_column, _hr_message FROM read_csv(...)``.
 
@@ -272,6 +273,7 @@ def csv_select(
             )
             continue
         selected.append(name)
+        checks.extend(_nul_checks(name, c, forbid_nul))
         if c.required and c.type.name == "text":
             checks.append(
                 (
@@ -351,13 +353,17 @@ def infer_ndjson(engine: EngineAdapter, file: SourceFile) -> list[tuple[str, str
 
 
 def ndjson_select(
-    file: SourceFile, columns: Sequence[TargetColumn], known_keys: Sequence[str]
+    file: SourceFile,
+    columns: Sequence[TargetColumn],
+    known_keys: Sequence[str],
+    *,
+    forbid_nul: bool = False,
 ) -> tuple[str, list[Any]]:
     """Typed columns plus ``_hr_*`` bookkeeping for every non-blank line."""
     relation, params = ndjson_relation(file)
     doc = "_hr_doc"
     values = {}
-    problems = []
+    problems: list[tuple[str, str, str | None, str]] = []
     for c in columns:
         path = lit("$." + _json_key(c.name))
         raw = f"json_extract_string({doc}, {path})"
@@ -377,6 +383,7 @@ def ndjson_select(
                 f"{c.name}: value does not fit {c.type}",
             )
         )
+        problems.extend(_nul_checks(raw, c, forbid_nul))
     checks = [
         ("NOT json_valid(_hr_text)", "malformed_json", None, "not valid JSON"),
         (f"json_type({doc}) <> 'OBJECT'", "not_an_object", None, "line is not a JSON object"),
@@ -413,9 +420,10 @@ def typed_select(
     columns: Sequence[TargetColumn],
     *,
     position: str,
+    forbid_nul: bool = False,
 ) -> tuple[str, list[Any]]:
     """Cast an already-typed relation (Parquet, Arrow) to the target, flagging misfits."""
-    checks = []
+    checks: list[tuple[str, str, str | None, str]] = []
     for c in columns:
         if not c.in_file:
             if c.required:
@@ -434,6 +442,7 @@ def typed_select(
                 f"{c.name}: value does not fit {c.type}",
             )
         )
+        checks.extend(_nul_checks(f"CAST({q(c.name)} AS VARCHAR)", c, forbid_nul))
     reason, column, message = _case_columns(checks)
     typed = ", ".join(
         f"TRY_CAST({q(c.name)} AS {c.type.sql(D)}) AS {q(c.name)}"
@@ -453,6 +462,22 @@ def typed_select(
 
 # A whole number as text, also as a float prints it (3.0): anything else would be rounded.
 _WHOLE_AS_TEXT = r"\s*[+-]?[0-9]+(\.0*)?\s*"
+
+
+def _nul_checks(
+    expr: str, column: TargetColumn, forbid: bool
+) -> list[tuple[str, str, str | None, str]]:
+    """PostgreSQL text cannot hold NUL; DuckDB can, so only that target checks for it."""
+    if not forbid or column.type.name not in ("text", "json"):
+        return []
+    return [
+        (
+            f"contains({expr}, chr(0))",
+            "nul_byte",
+            column.name,
+            f"{column.name}: contains a NUL byte, which PostgreSQL text cannot store",
+        )
+    ]
 
 
 def _not_whole(text: str, column: TargetColumn) -> str:
