@@ -267,3 +267,22 @@ def test_ndjson_and_parquet_integers_are_never_rounded(
         engine, build_request(source=str(tmp_path / "p.parquet"), table="m", schema=schema)
     )
     assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+
+
+def test_duckdb_memory_cap_too_small_falls_back_instead_of_failing(
+    duckdb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headrace.load import runner
+
+    data = tmp_path / "big.csv"
+    with data.open("w") as out:
+        out.write("id,text\n")
+        for i in range(300_000):
+            out.write(f"{i},{'x' * 40}\n")
+    monkeypatch.setattr(runner, "LOAD_MEMORY_LIMIT", "2MB")
+    with create_engine(duckdb_url) as engine:
+        before = engine.fetchall("SELECT current_setting('memory_limit')")
+        result = run_load(engine, build_request(source=str(data), table="t"))
+        assert result.rows_loaded == 300_000
+        assert engine.fetchall("SELECT current_setting('memory_limit')") == before
+        assert engine.fetchall("SELECT count(*) FROM _headrace.runs") == [(1,)]

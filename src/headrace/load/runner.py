@@ -73,8 +73,9 @@ def run_load(
     )
     run = state.RunRecord(run_id, "load", table, source_text, state.now(), request.pipeline)
     state.ensure_state(engine)
-    try:
-        with _bounded_memory(engine), engine.transaction():
+
+    def attempt(capped: bool) -> None:
+        with _bounded_memory(engine, capped), engine.transaction():
             publish.drop_leftovers(engine, schema_name)
             plan = _plan(engine, table, request)
             if isinstance(request.source, SqlSource):
@@ -88,6 +89,17 @@ def run_load(
                 before_commit(engine, result)
             _finish_run(run, result)
             state.write_run(engine, run)
+
+    try:
+        try:
+            attempt(capped=True)
+        except HeadraceError as exc:
+            if engine.dialect != "duckdb" or not _out_of_memory(exc):
+                raise
+            # The cap was too small for this input: nothing was committed, so run again with
+            # DuckDB's own limit rather than fail a load DuckDB itself could do.
+            _reset(result)
+            attempt(capped=False)
     except BaseException as exc:
         result.status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
         result.error = str(exc)
@@ -102,10 +114,20 @@ def run_load(
 LOAD_MEMORY_LIMIT = os.environ.get("HEADRACE_DUCKDB_MEMORY_LIMIT", "512MB")
 
 
+def _out_of_memory(exc: HeadraceError) -> bool:
+    return "out of memory" in str(exc).lower()
+
+
+def _reset(result: LoadResult) -> None:
+    """Forget the counts of an attempt that was rolled back."""
+    fresh = LoadResult(run_id=result.run_id, status="running", table=result.table)
+    result.__dict__.update(fresh.__dict__)
+
+
 @contextmanager
-def _bounded_memory(engine: EngineAdapter) -> Iterator[None]:
+def _bounded_memory(engine: EngineAdapter, capped: bool) -> Iterator[None]:
     """Cap DuckDB's memory for the load, then restore the previous setting."""
-    if engine.dialect != "duckdb":
+    if engine.dialect != "duckdb" or not capped:
         yield
         return
     previous = str(engine.fetchall("SELECT current_setting('memory_limit')")[0][0])
@@ -114,7 +136,10 @@ def _bounded_memory(engine: EngineAdapter) -> Iterator[None]:
         yield
     finally:
         try:
-            engine.execute(f"SET memory_limit = {scan.lit(previous)}")
+            # RESET restores the default exactly; the text form of a value is rounded.
+            engine.execute("RESET memory_limit")
+            if str(engine.fetchall("SELECT current_setting('memory_limit')")[0][0]) != previous:
+                engine.execute(f"SET memory_limit = {scan.lit(previous)}")
         except HeadraceError:
             pass  # the connection is gone with the failure being raised
 
@@ -465,7 +490,7 @@ def _load_one_file(
             second_pass=second,
         )
     except HeadraceError as exc:
-        if "read_" in str(getattr(exc, "sql", "") or ""):
+        if "read_" in str(getattr(exc, "sql", "") or "") and not _out_of_memory(exc):
             raise FileReadError(f"cannot read {file.path}: {exc.message}") from None
         raise
     finally:
