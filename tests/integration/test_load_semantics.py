@@ -165,11 +165,7 @@ def test_quarantine_replay_loads_fixed_rows_exactly_once(
     first = run_load(engine, build_request(source=str(data), table="t", schema_file=strict))
     assert first.rows_quarantined == 2
     shown = show_quarantine(engine, first.run_id)
-    # The record as read: integers stay text, so the bad value is kept exactly.
-    assert [json.loads(r["raw"]) for r in shown] == [
-        {"id": "2", "code": "A7"},
-        {"id": "3", "code": "B8"},
-    ]
+    assert [(r["line"], r["raw"]) for r in shown] == [(3, "2,A7"), (4, "3,B8")]
     # The fix: the column really holds codes, not numbers.
     engine.execute("ALTER TABLE t ALTER COLUMN code TYPE text")
     replayed = replay(engine, first.run_id)
@@ -214,10 +210,23 @@ def test_missing_file_is_one_line_error(engine: EngineAdapter, tmp_path: Path) -
 
 def test_integers_are_never_rounded(engine: EngineAdapter, tmp_path: Path) -> None:
     schema = write(tmp_path / "s.yml", "columns: {id: int64, qty: int32}\n")
-    data = write(tmp_path / "a.csv", "id,qty\n1,5\n2,1.5\n3,2e3\n4, 7 \n5,99999999999\n")
+    data = write(
+        tmp_path / "a.csv",
+        "id,qty\n1,5\n2,1.5\n3,2e3\n4,7.0\n5,99999999999\n"
+        "9007199254740993,1\n9007199254740993.5,1\n",
+    )
     result = run_load(engine, build_request(source=str(data), table="t", schema_file=schema))
-    assert (result.rows_loaded, result.rows_quarantined) == (2, 3)
-    assert rows(engine, "SELECT id, qty FROM t") == [(1, 5), (4, 7)]
+    # 2e3 and 7.0 are whole numbers and load unchanged; 1.5 would be rounded, 99999999999
+    # overflows int32, and a fraction past 2**53 is caught by the re-check of the digits.
+    assert (result.rows_loaded, result.rows_quarantined) == (4, 3)
+    assert rows(engine, "SELECT id, qty FROM t") == [
+        (1, 5),
+        (3, 2000),
+        (4, 7),
+        (9007199254740993, 1),
+    ]
+    reasons = rows(engine, "SELECT reason, column_name FROM _headrace.quarantine")
+    assert reasons == [("invalid_value", "id"), ("invalid_value", "qty"), ("invalid_value", "qty")]
     inferred = write(tmp_path / "b.csv", "price\n10\n24386.67\n")
     run_load(engine, build_request(source=str(inferred), table="p"))
     assert rows(engine, "SELECT price FROM p") == [(10.0,), (24386.67,)]

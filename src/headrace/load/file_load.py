@@ -219,11 +219,13 @@ def load_file(
     *,
     rejects: tuple[str, str] | None,
     second_pass: tuple[str, Sequence[Any]] | None = None,
+    fast: bool = False,
 ) -> FileCounts:
     """Land the rows of ``select`` whose ``_hr_reason`` is NULL; quarantine the rest.
 
-    ``rejects`` names DuckDB's reject tables (CSV); ``second_pass`` is an identical select
-    with fresh reject table names, used only when rows were flagged.
+    ``rejects`` names DuckDB's reject tables (CSV). ``second_pass`` is the exact select,
+    used only when rows were flagged: with ``fast`` (the main select read integers as
+    DOUBLE) it lands the rows deferred for a digit re-check and quarantines the others.
     """
     names = [c.name for c in columns]
     counter = f"_hr_bad_{tag}"
@@ -246,15 +248,65 @@ def load_file(
         drop_temp(reader, *rejects)
     if flagged:
         again, again_params = second_pass or (select, params)
-        quarantined += quarantine.write(
-            "SELECT CAST(NULL AS BIGINT) AS line, coalesce(_hr_pos, _hr_n) AS row_offset,"
-            " _hr_column AS column_name, _hr_reason AS reason, _hr_message AS message,"
-            " _hr_raw AS raw"
-            f" FROM (SELECT row_number() OVER () AS _hr_n, * FROM ({_with_pos(again)}))"
-            " WHERE _hr_reason IS NOT NULL ORDER BY _hr_n",
-            again_params,
-        )
+        if fast:
+            deferred, bad = _recheck(reader, sink, quarantine, again, again_params, names, dest)
+            if deferred + bad != flagged:
+                from headrace.errors import HeadraceError
+
+                raise HeadraceError(
+                    f"the integer re-check of {quarantine.ctx.source} found {deferred + bad}"
+                    f" of {flagged} flagged rows; nothing was committed",
+                    hint="this is a bug in headrace; please report it",
+                )
+            loaded += deferred
+            quarantined += bad
+        else:
+            quarantined += _quarantine_flagged(
+                quarantine, again, again_params, "_hr_reason IS NOT NULL", "_hr_reason"
+            )
     return FileCounts(read=loaded + quarantined, loaded=loaded, quarantined=quarantined)
+
+
+def _recheck(
+    reader: DuckDBAdapter,
+    sink: RowSink,
+    quarantine: QuarantineWriter,
+    exact: str,
+    params: Sequence[Any],
+    names: Sequence[str],
+    dest: Destination,
+) -> tuple[int, int]:
+    """Second pass after a fast one: land the deferred rows whose digits check out, and
+    quarantine every other row the fast pass flagged (with the exact reason when known)."""
+    deferred_ok = f"_hr_fast = {lit(scan.RECHECK)} AND _hr_reason IS NULL"
+    deferred = sink.write(
+        reader,
+        f"SELECT {', '.join(q(n) for n in names)} FROM ({exact}) AS _hr_e WHERE {deferred_ok}",
+        params,
+        names,
+        dest,
+    )
+    bad = _quarantine_flagged(
+        quarantine,
+        exact,
+        params,
+        f"_hr_fast IS NOT NULL AND _hr_fast <> {lit(scan.FAST_REJECTED)} AND NOT ({deferred_ok})",
+        "coalesce(_hr_reason, _hr_fast)",
+    )
+    return deferred, bad
+
+
+def _quarantine_flagged(
+    quarantine: QuarantineWriter, select: str, params: Sequence[Any], condition: str, reason: str
+) -> int:
+    return quarantine.write(
+        "SELECT CAST(NULL AS BIGINT) AS line, coalesce(_hr_pos, _hr_n) AS row_offset,"
+        f" _hr_column AS column_name, {reason} AS reason, _hr_message AS message,"
+        " _hr_raw AS raw"
+        f" FROM (SELECT row_number() OVER () AS _hr_n, * FROM ({_with_pos(select)}))"
+        f" WHERE {condition} ORDER BY _hr_n",
+        params,
+    )
 
 
 def _with_pos(select: str) -> str:

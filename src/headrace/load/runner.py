@@ -452,10 +452,19 @@ def _load_one_file(
         return file_load.FileCounts()
     rejects: tuple[str, str] | None = None
     second: tuple[str, list[Any]] | None = None
+    fast = False
     if file.format in ("csv", "tsv"):
         rejects = (f"_hr_rej_{tag}", f"_hr_rejscan_{tag}")
+        # Merge keeps the file's row order for "last one wins"; deferred rows would break it.
+        fast = dest.mode is not WriteMode.MERGE
         select, params = scan.csv_select(
-            file, options, file_columns, columns, rejects=rejects, forbid_nul=forbid_nul
+            file,
+            options,
+            file_columns,
+            columns,
+            rejects=rejects,
+            forbid_nul=forbid_nul,
+            exact=not fast,
         )
         second = scan.csv_select(
             file,
@@ -488,6 +497,7 @@ def _load_one_file(
             tag,
             rejects=rejects,
             second_pass=second,
+            fast=fast,
         )
     except HeadraceError as exc:
         if "read_" in str(getattr(exc, "sql", "") or "") and not _out_of_memory(exc):

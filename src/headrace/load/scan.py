@@ -213,9 +213,14 @@ def infer_csv(
 
 INTEGER_TYPES = ("int32", "int64")
 # DuckDB rounds '1.5' to 2 when casting text to an integer (PostgreSQL refuses it). A
-# loader must not change values, so integer fields are read as text and accepted only when
-# they are written as whole numbers.
+# loader must not change values, so integers are checked before they are accepted.
 _WHOLE_NUMBER = r"\s*[+-]?[0-9]+\s*"
+# Below 2**53 a double holds every integer exactly, so reading an integer field as DOUBLE
+# (as fast as reading it as an integer) and checking x = trunc(x) proves it whole. At or
+# above it the double may have lost digits: those rows are re-checked from their text.
+_EXACT_DOUBLE_LIMIT = "9007199254740992"
+RECHECK = "recheck"
+FAST_REJECTED = "rejected"
 
 
 def csv_select(
@@ -226,21 +231,28 @@ def csv_select(
     *,
     rejects: tuple[str, str],
     forbid_nul: bool = False,
+    exact: bool = True,
 ) -> tuple[str, list[Any]]:
-    """``SELECT <target columns>, _hr_reason, _hr_column, _hr_message FROM read_csv(...)``.
+    """``SELECT <target columns>, _hr_reason, _hr_column, _hr_message, _hr_raw FROM read_csv``.
 
     The reader rejects what it can (field counts, quoting, encoding, casts) into the reject
     tables with line numbers; the ``_hr_*`` columns flag what it cannot: integers that are
     not whole numbers and empty required text. ``file_columns`` are the file's fields in
     file order; fields the target lacks are read as text and not selected.
+
+    ``exact=False`` reads integer fields as DOUBLE, the fast path: rows whose integers may
+    have lost digits in the double are flagged ``recheck``. ``exact=True`` reads them as
+    text and checks the digits; it also carries ``_hr_fast``, the verdict the fast path
+    gave the same row, so a second pass handles exactly the rows the first one deferred.
     """
     by_name = {c.name: c for c in columns}
+    integer_read = "VARCHAR" if exact else "DOUBLE"
     fields = []
     for field_name in file_columns:
         column = by_name.get(field_name)
         kind = "VARCHAR"
-        if column is not None and column.type.name not in INTEGER_TYPES:
-            kind = column.type.sql(D)
+        if column is not None:
+            kind = integer_read if column.type.name in INTEGER_TYPES else column.type.sql(D)
         fields.append(f"{lit(field_name)}: {lit(kind)}")
     # Empty fields in required typed columns become '' and fail the cast in the reader,
     # which records the line; integers and text are checked by the flags instead.
@@ -251,31 +263,77 @@ def csv_select(
     ]
     force_sql = (", force_not_null = [" + ", ".join(lit(n) for n in force) + "]") if force else ""
     dialect, params = _csv_options(file, options)
-    checks: list[tuple[str, str, str | None, str]] = []
     selected = []
     for c in columns:
         name = q(c.name)
         if not c.in_file:
             selected.append(f"CAST(NULL AS {c.type.sql(D)}) AS {name}")
+        elif c.type.name in INTEGER_TYPES:
+            selected.append(f"TRY_CAST({name} AS {c.type.sql(D)}) AS {name}")
+        else:
+            selected.append(name)
+    if exact:
+        checks = _csv_checks(columns, forbid_nul, integer=_exact_integer_checks)
+        fast = _csv_checks(columns, forbid_nul, integer=_fast_integer_checks, from_text=True)
+        unreadable = [
+            f"({q(c.name)} IS NOT NULL AND TRY_CAST({q(c.name)} AS DOUBLE) IS NULL)"
+            for c in columns
+            if c.in_file and c.type.name in INTEGER_TYPES
+        ]
+        fast_reason = _case_columns(fast)[0]
+        if unreadable:
+            # Rows the fast reader itself rejected are in the reject store already.
+            fast_reason = (
+                f"CASE WHEN {' OR '.join(unreadable)} THEN {lit(FAST_REJECTED)}"
+                f" ELSE {fast_reason} END"
+            )
+        extra = f", {fast_reason} AS _hr_fast"
+    else:
+        checks = _csv_checks(columns, forbid_nul, integer=_fast_integer_checks)
+        extra = ""
+    reason, flagged_column, message = _case_columns(checks)
+    # The record as read (integers still as text), kept only for flagged rows.
+    original = ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in columns if c.in_file)
+    raw = f"CAST(to_json({{{original}}}) AS VARCHAR)" if original and exact else "NULL"
+    sql = (
+        f"SELECT {', '.join(selected)}, {reason} AS _hr_reason, {flagged_column} AS _hr_column,"
+        f" {message} AS _hr_message,"
+        f" CASE WHEN {reason} IS NOT NULL THEN {raw} END AS _hr_raw{extra}"
+        f" FROM read_csv(?, {dialect}, columns = {{{', '.join(fields)}}},"
+        f" auto_detect = false{force_sql}, strict_mode = true,"
+        " null_padding = false, store_rejects = true, rejects_table = ?, rejects_scan = ?)"
+    )
+    return sql, [str(file.path), *params, *rejects]
+
+
+Check = tuple[str, str, str | None, str]
+
+
+def _csv_checks(
+    columns: Sequence[TargetColumn],
+    forbid_nul: bool,
+    *,
+    integer: Any,
+    from_text: bool = False,
+) -> list[Check]:
+    """Row checks the reader cannot do, in priority order; recheck flags come last so any
+    real problem of the row wins over 'look again'."""
+    checks: list[Check] = []
+    later: list[Check] = []
+    for c in columns:
+        if not c.in_file:
             continue
+        name = q(c.name)
         if c.type.name in INTEGER_TYPES:
-            kind = c.type.sql(D)
-            selected.append(f"TRY_CAST({name} AS {kind}) AS {name}")
+            value = f"TRY_CAST({name} AS DOUBLE)" if from_text else name
             if c.required:
                 checks.append(
                     (f"{name} IS NULL", "missing_required", c.name, f"{c.name} is required")
                 )
-            checks.append(
-                (
-                    f"{name} IS NOT NULL AND NOT (regexp_full_match({name}, {lit(_WHOLE_NUMBER)})"
-                    f" AND TRY_CAST({name} AS {kind}) IS NOT NULL)",
-                    "invalid_value",
-                    c.name,
-                    f"{c.name}: not a whole number that fits {c.type}",
-                )
-            )
+            now, deferred = integer(name, value, c)
+            checks.extend(now)
+            later.extend(deferred)
             continue
-        selected.append(name)
         checks.extend(_nul_checks(name, c, forbid_nul))
         if c.required and c.type.name == "text":
             checks.append(
@@ -286,19 +344,41 @@ def csv_select(
                     f"{c.name} is required",
                 )
             )
-    reason, flagged_column, message = _case_columns(checks)
-    # The record as read (integers still as text), kept only for flagged rows.
-    original = ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in columns if c.in_file)
-    raw = f"CAST(to_json({{{original}}}) AS VARCHAR)" if original else "NULL"
-    sql = (
-        f"SELECT {', '.join(selected)}, {reason} AS _hr_reason, {flagged_column} AS _hr_column,"
-        f" {message} AS _hr_message,"
-        f" CASE WHEN {reason} IS NOT NULL THEN {raw} END AS _hr_raw"
-        f" FROM read_csv(?, {dialect}, columns = {{{', '.join(fields)}}},"
-        f" auto_detect = false{force_sql}, strict_mode = true,"
-        " null_padding = false, store_rejects = true, rejects_table = ?, rejects_scan = ?)"
+    return checks + later
+
+
+def _exact_integer_checks(
+    name: str, _value: str, c: TargetColumn
+) -> tuple[list[Check], list[Check]]:
+    kind = c.type.sql(D)
+    return [
+        (
+            f"{name} IS NOT NULL AND NOT (regexp_full_match({name}, {lit(_WHOLE_NUMBER)})"
+            f" AND TRY_CAST({name} AS {kind}) IS NOT NULL)",
+            "invalid_value",
+            c.name,
+            f"{c.name}: not a whole number that fits {c.type}",
+        )
+    ], []
+
+
+def _fast_integer_checks(
+    _name: str, value: str, c: TargetColumn
+) -> tuple[list[Check], list[Check]]:
+    kind = c.type.sql(D)
+    big = f"abs({value}) >= {_EXACT_DOUBLE_LIMIT}"
+    return (
+        [
+            (
+                f"{value} IS NOT NULL AND NOT ({big}) AND ({value} <> trunc({value})"
+                f" OR TRY_CAST({value} AS {kind}) IS NULL)",
+                "invalid_value",
+                c.name,
+                f"{c.name}: not a whole number that fits {c.type}",
+            )
+        ],
+        [(f"{value} IS NOT NULL AND {big}", RECHECK, c.name, f"{c.name}: re-check digits")],
     )
-    return sql, [str(file.path), *params, *rejects]
 
 
 def rejects_select(rejects_table: str, required: frozenset[str]) -> str:
