@@ -40,6 +40,8 @@ format: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/cli_startup.py
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check tpchgen-cli
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
