@@ -55,9 +55,16 @@ def run(
         )
     else:
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        for header in ("pipeline", "table", "status", "read", "loaded", "quarantined", "seconds"):
-            numeric = header in ("read", "loaded", "quarantined", "seconds")
-            table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
+        # Names and counts stay whole; rich would otherwise squeeze them at 80 columns.
+        widths = {
+            "pipeline": max(len(o.name) for o in outcomes),
+            "table": max((len(o.result.table) for o in outcomes if o.result), default=5),
+            "status": max(len(_label(o.status)) for o in outcomes),
+        }
+        for header in ("pipeline", "table", "status"):
+            table.add_column(header, no_wrap=True, min_width=max(widths[header], len(header)))
+        for header in ("read", "loaded", "quarantined", "seconds"):
+            table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
         for o in outcomes:
             r = o.result
             table.add_row(
@@ -76,6 +83,10 @@ def run(
         raise typer.Exit(1)
 
 
+def _label(status: str) -> str:
+    return "ok" if status == "succeeded" else status
+
+
 def _status(status: str) -> str:
     colour = {"succeeded": "green", "failed": "red", "skipped": "yellow"}.get(status, "white")
-    return f"[{colour}]{status}[/]"
+    return f"[{colour}]{_label(status)}[/]"
