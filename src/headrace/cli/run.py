@@ -54,7 +54,7 @@ def run(
             }
         )
     else:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         # Names and counts stay whole; rich would otherwise squeeze them at 80 columns.
         widths = {
             "pipeline": max(len(o.name) for o in outcomes),
