@@ -295,3 +295,30 @@ def test_duckdb_memory_cap_too_small_falls_back_instead_of_failing(
         assert result.rows_loaded == 300_000
         assert engine.fetchall("SELECT current_setting('memory_limit')") == before
         assert engine.fetchall("SELECT count(*) FROM _headrace.runs") == [(1,)]
+
+
+def test_cursor_lookback_with_merge_picks_up_late_rows(engine_url: str, tmp_path: Path) -> None:
+    source_url = f"duckdb:///{tmp_path / 'source.duckdb'}"
+    with create_engine(source_url) as source:
+        source.execute("CREATE TABLE ev (id integer, ts timestamp, v text)")
+        source.execute(
+            "INSERT INTO ev VALUES (1, '2026-01-01 10:00', 'a'), (2, '2026-01-01 11:00', 'b')"
+        )
+    request = dict(
+        source=source_url,
+        source_table="ev",
+        table="ev",
+        write="merge",
+        key="id",
+        incremental="cursor:ts:1h",
+    )
+    with create_engine(engine_url) as target:
+        assert run_load(target, build_request(**request)).rows_loaded == 2
+        with create_engine(source_url) as source:
+            # A late row, 30 minutes behind the watermark: only the lookback finds it.
+            source.execute("INSERT INTO ev VALUES (3, '2026-01-01 10:30', 'late')")
+            source.execute("UPDATE ev SET v = 'b2' WHERE id = 2")
+        second = run_load(target, build_request(**request))
+        # Re-read: rows 2 (10:00 < 11:00 - 1h is false, so 11:00 is re-read) and 3.
+        assert second.rows_read == 2
+        assert rows(target, "SELECT id, v FROM ev") == [(1, "a"), (2, "b2"), (3, "late")]
