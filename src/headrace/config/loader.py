@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from headrace.config.interpolate import interpolate_tree
 from headrace.config.messages import is_secret, validation_error
 from headrace.config.models import ProjectConfig, connection_hint
-from headrace.config.yamltree import ConfigPath, nearest_line, parse_yaml
+from headrace.config.yamltree import ConfigPath, nearest_line, parse_yaml, read_text_file
 from headrace.errors import ConfigError
 
 CONFIG_NAMES = ("headrace.yml", "headrace.yaml")
@@ -37,26 +37,8 @@ def find_config(start: Path) -> Path | None:
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> ProjectConfig:
     """Read and validate a project file."""
-    file = str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "config file not found", file=file, hint="create headrace.yml in the project folder"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror or exc}", file=file) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            file=file,
-            line=line,
-            hint="save the file as UTF-8",
-        ) from None
-    return load_config_text(text, file=file, env=env)
+    text = read_text_file(path, "config file", "create headrace.yml in the project folder")
+    return load_config_text(text, file=str(path), env=env)
 
 
 def load_config_text(

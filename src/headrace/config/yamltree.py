@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from headrace.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ConfigPath = tuple[str | int, ...]
 
@@ -182,3 +185,24 @@ class _Builder:
 
 
 __all__ = ["ConfigPath", "Document", "dotted", "nearest_line", "parse_yaml", "yaml_error"]
+
+
+def read_text_file(path: Path, what: str, missing_hint: str | None = None) -> str:
+    """A config-like file as text: UTF-8 (BOM allowed), or one ConfigError naming it."""
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", file=file, hint=missing_hint) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", file=file) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            file=file,
+            line=line,
+            hint="save the file as UTF-8",
+        ) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -112,6 +112,7 @@ class EngineAdapter(ABC):
         self.url = url
         self.read_only = read_only
         self.statement_timeout = statement_timeout
+        self._tx_depth = 0
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -156,9 +157,35 @@ class EngineAdapter(ABC):
         Memory is bounded by the batch size, not by the result size.
         """
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one transaction: commit on success, roll back on any exception.
+
+        No savepoints: a nested ``transaction()`` joins the outer one, so an error anywhere
+        rolls back the whole outer block.
+        """
+        if self._tx_depth:
+            self._tx_depth += 1
+            try:
+                yield
+            finally:
+                self._tx_depth -= 1
+            return
+        self._tx_depth = 1
+        try:
+            with self._outer_transaction():
+                yield
+        finally:
+            self._tx_depth = 0
+
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]:
-        """Run the block in one transaction: commit on success, roll back on any exception."""
+    def _outer_transaction(self) -> AbstractContextManager[None]:
+        """BEGIN ... COMMIT / ROLLBACK in the engine (called for the outermost block)."""
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside a ``transaction()`` block."""
+        return self._tx_depth > 0
 
     @abstractmethod
     def bulk_load(

@@ -79,7 +79,6 @@ class DuckDBAdapter(EngineAdapter):
     ) -> None:
         super().__init__(url, read_only=read_only, statement_timeout=statement_timeout)
         self._conn: duckdb.DuckDBPyConnection | None = None
-        self._tx_depth = 0
         self._timed_out = threading.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -218,34 +217,19 @@ class DuckDBAdapter(EngineAdapter):
             yield batch
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN ... COMMIT, or ROLLBACK on error; nested blocks join the outer one."""
-        if self._tx_depth:
-            self._tx_depth += 1
-            try:
-                yield
-            finally:
-                self._tx_depth -= 1
-            return
+    def _outer_transaction(self) -> Iterator[None]:
+        """BEGIN, then COMMIT, or ROLLBACK on any exception."""
         with self._guard("BEGIN TRANSACTION"):
             self.conn.begin()
-        self._tx_depth = 1
         try:
             yield
         except BaseException:
-            self._tx_depth = 0
             if self._conn is not None:
                 with self._guard("ROLLBACK"):
                     self._conn.rollback()
             raise
-        self._tx_depth = 0
         with self._guard("COMMIT"):
             self.conn.commit()
-
-    @property
-    def in_transaction(self) -> bool:
-        """True inside a ``transaction()`` block."""
-        return self._tx_depth > 0
 
     def bulk_load(
         self,

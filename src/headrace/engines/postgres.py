@@ -102,7 +102,6 @@ class PostgresAdapter(EngineAdapter):
     ) -> None:
         super().__init__(url, read_only=read_only, statement_timeout=statement_timeout)
         self._conn: psycopg.Connection[Any] | None = None
-        self._tx_depth = 0
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -256,27 +255,11 @@ class PostgresAdapter(EngineAdapter):
                         cursor.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN ... COMMIT, or ROLLBACK on error; nested blocks join the outer one."""
-        if self._tx_depth:
-            self._tx_depth += 1
-            try:
-                yield
-            finally:
-                self._tx_depth -= 1
-            return
+    def _outer_transaction(self) -> Iterator[None]:
+        """BEGIN (READ ONLY in read-only sessions), then COMMIT or ROLLBACK."""
         conn = self.conn
-        self._tx_depth = 1
-        try:
-            with self._guard("BEGIN"), conn.transaction():
-                yield
-        finally:
-            self._tx_depth = 0
-
-    @property
-    def in_transaction(self) -> bool:
-        """True inside a ``transaction()`` block."""
-        return self._tx_depth > 0
+        with self._guard("BEGIN"), conn.transaction():
+            yield
 
     def bulk_load(
         self,

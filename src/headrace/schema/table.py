@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headrace.config.yamltree import ConfigPath, nearest_line, parse_yaml
+from headrace.config.yamltree import ConfigPath, nearest_line, parse_yaml, read_text_file
 from headrace.errors import ConfigError
 from headrace.schema.types import LogicalType
 
@@ -116,22 +116,7 @@ class TableSchema:
 def load_schema_file(path: Path) -> TableSchema:
     """Read a YAML or JSON schema file; every problem is one ConfigError naming file and line."""
     file = str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("schema file not found", file=file) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read schema file: {exc.strerror or exc}", file=file) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            file=file,
-            line=line,
-            hint="save the file as UTF-8",
-        ) from None
+    text = read_text_file(path, "schema file")
     if path.suffix.lower() == ".json":
         # YAML refuses tab indentation that JSON allows; outside strings (where JSON forbids
         # raw tabs anyway) a tab is just a space, and line numbers stay the same.
