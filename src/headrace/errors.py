@@ -101,6 +101,11 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether an engine error says it ran out of memory (DuckDB under a memory limit)."""
+    return "out of memory" in str(exc).lower()
+
+
 __all__ = [
     "ConfigError",
     "ConnectError",
@@ -111,4 +116,5 @@ __all__ = [
     "TransientError",
     "UsageError",
     "first_line",
+    "out_of_memory",
 ]

@@ -1,0 +1,203 @@
+"""Load from a table or query on another database: stream Arrow batches from it, type
+them in a scratch DuckDB, land them through the target's bulk path; keep a watermark for
+--incremental cursor:COL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from headrace.engines.sql import quote_ident
+from headrace.errors import UsageError
+from headrace.load import arrow_path, publish, scan, state
+from headrace.load.file_load import QuarantineContext
+from headrace.load.model import LoadRequest, LoadResult, SqlSource, WriteMode
+from headrace.load.plan import TargetPlan, reconcile_schema, require_columns
+from headrace.load.scan import TargetColumn, q
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from headrace.engines.base import EngineAdapter
+    from headrace.engines.duckdb import DuckDBAdapter
+    from headrace.load.runner import Progress
+
+
+def load_sql(
+    engine: EngineAdapter,
+    request: LoadRequest,
+    plan: TargetPlan,
+    key: Sequence[str],
+    result: LoadResult,
+    factory: Callable[[str], EngineAdapter] | None,
+    progress: Progress | None,
+) -> None:
+    from headrace.engines.registry import create_engine
+    from headrace.schema import LogicalType, TableSchema
+
+    source = request.source
+    assert isinstance(source, SqlSource)
+    src = (factory or (lambda url: create_engine(url, read_only=True)))(source.url)
+    scratch = arrow_path.scratch_duckdb()
+    source_key = source.describe()
+    incremental = request.incremental
+    quarantine: arrow_path.QuarantineBuffer | None = None
+    if incremental is not None and incremental.kind != "cursor":
+        raise UsageError("--incremental files is for file sources; use cursor:COLUMN here")
+    try:
+        sql, params = _source_query(
+            src,
+            source,
+            incremental,
+            state.read_watermark(engine, plan.table, source_key) if incremental else None,
+        )
+        batches = src.stream_arrow(sql, params, batch_rows=arrow_path.BATCH_ROWS)
+        first = next(batches, None)
+        arrow_schema = (
+            first.schema
+            if first is not None
+            else src.fetch_arrow(f"SELECT * FROM ({sql}) AS _hr_empty LIMIT 0", params).schema
+        )
+        pairs = [(f.name, LogicalType.from_arrow(f.type)) for f in arrow_schema]
+        known = request.schema or plan.schema
+        if known is not None:
+            pairs = [(n, known.type_of(n) or t) for n, t in pairs]
+        pk = tuple(k for k in (known.primary_key if known else ()) if k in dict(pairs))
+        nn = frozenset(n for n in (known.required if known else ()) if n in dict(pairs))
+        source_schema = TableSchema(tuple(pairs), pk, nn)
+        change = reconcile_schema(plan.schema, source_schema, request, plan.table)
+        schema = change.result
+        dest = publish.prepare_destination(
+            engine, plan.table, schema, request.write, result.run_id, target_exists=plan.exists
+        )
+        if plan.exists and request.write is not WriteMode.REPLACE:
+            publish.add_columns(engine, engine.quote_table(plan.table), change.added)
+            if dest.table != engine.quote_table(plan.table):
+                publish.add_columns(engine, dest.table, change.added)
+        result.columns_added = [n for n, _ in change.added]
+        result.columns_discarded = list(change.discarded)
+        names = [n for n, _ in source_schema.columns if n not in change.discarded]
+        columns = scan.target_columns(schema, names)
+        require_columns(source_key, columns, key)
+        quarantine = arrow_path.QuarantineBuffer(scratch)
+        counts = arrow_path.StreamCounts()
+        cursor = incremental.column if incremental else None
+
+        def chained() -> Iterator[pa.RecordBatch]:
+            if first is not None:
+                yield first
+            yield from batches
+
+        typed = _typed_batches(
+            scratch,
+            chained(),
+            columns,
+            engine.dialect,
+            counts,
+            quarantine,
+            ordinal=dest.has_ordinal,
+            cursor=cursor,
+            progress=progress,
+        )
+        loaded = engine.bulk_load(dest.table, arrow_path.background(typed))
+        ctx = QuarantineContext(result.run_id, plan.table, source_key)
+        quarantine.flush_to(engine, ctx)
+        result.rows_read = counts.read
+        result.rows_loaded = loaded
+        result.rows_quarantined = counts.quarantined
+        _, merged_away = publish.publish(
+            engine, dest, plan.table, schema, key, target_exists=plan.exists
+        )
+        if request.write is WriteMode.MERGE:
+            result.rows_merged_away = merged_away
+            result.rows_loaded -= merged_away
+        result.sources.setdefault(source_key, {"format": "sql"})
+        state.record_schema(engine, plan.table, schema, result.run_id)
+        if incremental is not None and cursor and counts.cursor_max is not None:
+            kind = schema.type_of(cursor)
+            value = json.dumps({"value": _text(counts.cursor_max), "type": str(kind)})
+            state.write_watermark(engine, plan.table, source_key, cursor, value, result.run_id)
+            result.sources[source_key] = {"format": "sql", "watermark": _text(counts.cursor_max)}
+    finally:
+        if quarantine is not None:
+            quarantine.close()
+        scratch.close()
+        src.close()
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _source_query(
+    src: EngineAdapter, source: SqlSource, incremental: Any, watermark: str | None
+) -> tuple[str, list[Any]]:
+    from headrace.config import parse_duration
+    from headrace.schema import LogicalType
+
+    base = (
+        f"SELECT * FROM {src.quote_table(source.table)}"
+        if source.table
+        else f"SELECT * FROM ({source.query}) AS _hr_src"
+    )
+    if incremental is None or watermark is None:
+        return base, []
+    stored = json.loads(watermark)
+    kind = LogicalType.parse(stored["type"])
+    ph = "%s" if src.dialect == "postgres" else "?"
+    bound = f"CAST({ph} AS {kind.sql(src.dialect)})"
+    column = quote_ident(incremental.column, src.dialect)
+    lookback = incremental.lookback
+    if lookback:
+        if kind.name in ("timestamp", "timestamptz", "date"):
+            seconds = parse_duration(lookback)
+            bound = f"{bound} - INTERVAL '{int(seconds)} seconds'"
+        else:
+            bound = f"{bound} - {float(lookback)!r}"
+    return f"SELECT * FROM ({base}) AS _hr_inc WHERE {column} > {bound}", [stored["value"]]
+
+
+def _typed_batches(
+    scratch: DuckDBAdapter,
+    batches: Iterator[pa.RecordBatch],
+    columns: Sequence[TargetColumn],
+    dialect: str,
+    counts: arrow_path.StreamCounts,
+    quarantine: arrow_path.QuarantineBuffer,
+    *,
+    ordinal: bool,
+    cursor: str | None,
+    progress: Progress | None,
+) -> Iterator[pa.RecordBatch]:
+    """Cast each source batch to the target types in the scratch DuckDB, split bad rows."""
+    import pyarrow.compute as pc
+
+    view = "_hr_source_batch"
+    for batch in batches:
+        scratch.conn.register(view, batch)
+        try:
+            select, params = scan.typed_select(
+                q(view), [], columns, position=f"row_number() OVER () + {counts.read}"
+            )
+            typed = scratch.fetch_arrow(select, params)
+        finally:
+            scratch.conn.unregister(view)
+        for part in typed.to_batches():
+            valid, bad = arrow_path.split_batch(
+                part, columns, offset=counts.read, target_dialect=dialect, has_meta=True
+            )
+            if bad is not None:
+                quarantine.add(bad)
+                counts.quarantined += bad.num_rows
+            if cursor and valid.num_rows:
+                top = pc.max(valid.column(cursor)).as_py()
+                if top is not None and (counts.cursor_max is None or top > counts.cursor_max):
+                    counts.cursor_max = top
+            start = counts.valid
+            counts.valid += valid.num_rows
+            if valid.num_rows:
+                yield arrow_path.with_ordinal(valid, start) if ordinal else valid
+        counts.read += batch.num_rows
+        if progress:
+            progress(counts.read, 0)
