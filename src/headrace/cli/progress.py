@@ -22,6 +22,10 @@ class LoadProgress:
         self._bar: Progress | None = None
         self._task: int | None = None
 
+    def set_total(self, total_bytes: int) -> None:
+        """The input size, once the files are known (the bar then shows a percentage)."""
+        self.total_bytes = total_bytes or None
+
     def __call__(self, rows: int, size: int) -> None:
         if not self.enabled:
             return

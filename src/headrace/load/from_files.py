@@ -40,6 +40,9 @@ def load_files(
     files = resolve_files(request.source, format=request.format, base=base_dir)
     todo, remembered = _incremental_files(engine, plan.table, files, request)
     result.files_skipped = len(files) - len(todo)
+    set_total = getattr(progress, "set_total", None)
+    if callable(set_total):
+        set_total(sum(f.size for f in todo))
     in_engine = engine.dialect == "duckdb" and engine.SUPPORTS_NATIVE_FILE_READERS
     # PostgreSQL targets get a scratch DuckDB on one thread: the server needs the other core.
     reader: DuckDBAdapter = (
