@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from headrace.load.pipelines import PipelineOutcome
     from headrace.load.quarantine import QuarantineSummary
     from headrace.load.runner import Progress
+    from headrace.quality.compile import CompiledTable
+    from headrace.quality.model import CheckDef
+    from headrace.quality.run import CheckRun
     from headrace.schema import Contract, TableSchema
 
 
@@ -128,6 +131,47 @@ class Project:
 
         with self.engine(to) as engine:
             return replay(engine, run_id, schema=schema, contract=contract)
+
+    def checks(self, tables: list[str], checks_file: Path | None = None) -> list[CheckDef]:
+        """Check definitions from a file, or from headrace.yml and checks/*.yml."""
+        from headrace.errors import UsageError
+        from headrace.quality.spec import load_check_file, load_project_checks, select_tables
+
+        found = (
+            load_check_file(checks_file)
+            if checks_file
+            else load_project_checks(self.config_file, self.root)
+        )
+        if not found:
+            raise UsageError(
+                "no checks defined",
+                hint="add a checks: section to headrace.yml, checks/*.yml, or pass --checks FILE",
+            )
+        return select_tables(found, tables) if tables else found
+
+    def explain_checks(
+        self, tables: list[str], to: str | None = None, checks_file: Path | None = None
+    ) -> list[CompiledTable]:
+        """The queries ``headrace check`` would run."""
+        from headrace.quality.run import explain
+
+        checks = self.checks(tables, checks_file)
+        with self.engine(to) as engine:
+            return explain(engine, checks)
+
+    def run_checks(
+        self,
+        tables: list[str],
+        to: str | None = None,
+        checks_file: Path | None = None,
+        samples: int = 5,
+    ) -> CheckRun:
+        """Run the checks and store their results."""
+        from headrace.quality.run import run_checks
+
+        checks = self.checks(tables, checks_file)
+        with self.engine(to) as engine:
+            return run_checks(engine, checks, samples=samples)
 
     def source_engine(self, target: str) -> EngineAdapter:
         """An adapter to read from: read-only on servers (a DuckDB file may be the target

@@ -322,3 +322,19 @@ def test_cursor_lookback_with_merge_picks_up_late_rows(engine_url: str, tmp_path
         # Re-read: rows 2 (10:00 < 11:00 - 1h is false, so 11:00 is re-read) and 3.
         assert second.rows_read == 2
         assert rows(target, "SELECT id, v FROM ev") == [(1, "a"), (2, "b2"), (3, "late")]
+
+
+def test_dates_never_lose_a_time_of_day(engine: EngineAdapter, tmp_path: Path) -> None:
+    import datetime as dt
+
+    inferred = write(tmp_path / "a.csv", "ts\n2026-11-25 10:00:00\n2026-11-26\n")
+    run_load(engine, build_request(source=str(inferred), table="i"))
+    assert rows(engine, "SELECT ts FROM i") == [
+        (dt.datetime(2026, 11, 25, 10, 0),),
+        (dt.datetime(2026, 11, 26, 0, 0),),
+    ]
+    schema = write(tmp_path / "s.yml", "columns: {day: date}\n")
+    data = write(tmp_path / "b.csv", "day\n2026-11-25\n2026-11-25 10:00:00\n2026-02-30\n")
+    result = run_load(engine, build_request(source=str(data), table="d", schema_file=schema))
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
+    assert rows(engine, "SELECT day FROM d") == [(dt.date(2026, 11, 25),)]

@@ -69,11 +69,12 @@ def project_options() -> tuple[Path | None, bool]:
 
 def _register_commands() -> None:
     # Imported here so each command module stays small and import cost stays lazy.
-    from headrace.cli import demo, load, ping, quarantine, run
+    from headrace.cli import check, demo, load, ping, quarantine, run
 
     ping.register(app)
     load.register(app)
     run.register(app)
+    check.register(app)
     quarantine.register(app)
     demo.register(app)
 
@@ -85,7 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     _register_commands()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns typer.Exit's code instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except HeadraceError as exc:
         if debug:
             traceback.print_exc()

@@ -61,6 +61,10 @@ def load(
         bool | None, typer.Option("--header/--no-header", help="CSV has a header line.")
     ] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="utf-8 | latin-1.")] = None,
+    checks: Annotated[
+        Path | None,
+        typer.Option("--checks", help="Check file: its row-level checks quarantine failing rows."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Load a file or table into a table exactly once; bad rows go to quarantine."""
@@ -82,6 +86,7 @@ def load(
         contract=contract,
         query=query,
         source_table=source_table,
+        checks_file=checks,
         csv={
             "delimiter": delimiter,
             "quote": quote,

@@ -51,3 +51,6 @@ class PipelineConfig(BaseModel):
     contract: Literal["evolve", "freeze", "discard"] = "evolve"
     csv: CsvConfig = Field(default_factory=CsvConfig)
     depends_on: list[str] = Field(default_factory=list)
+    # A check file (relative to the project root): its row-level checks for this table
+    # run while loading, and failing rows are quarantined with the check's name.
+    checks: str | None = None

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from headrace.engines.base import EngineAdapter
     from headrace.engines.duckdb import DuckDBAdapter
     from headrace.load.runner import Progress
+    from headrace.quality.model import CheckDef
     from headrace.schema import LogicalType, TableSchema
     from headrace.sources.files import CsvOptions, SourceFile
 
@@ -101,6 +102,7 @@ def load_files(
                     dest,
                     tag,
                     forbid_nul=engine.dialect == "postgres",
+                    row_checks=request.row_checks,
                 )
             read, loaded, quarantined = counts.read, counts.loaded, counts.quarantined
             result.rows_read += read
@@ -240,6 +242,7 @@ def _load_one_file(
     tag: str,
     *,
     forbid_nul: bool,
+    row_checks: Sequence[CheckDef] = (),
 ) -> file_load.FileCounts:
     assert dest is not None
     if not file_columns:
@@ -258,6 +261,7 @@ def _load_one_file(
             columns,
             rejects=rejects,
             forbid_nul=forbid_nul,
+            row_checks=row_checks,
             exact=not fast,
         )
         second = scan.csv_select(
@@ -267,9 +271,12 @@ def _load_one_file(
             columns,
             rejects=(f"_hr_rej2_{tag}", f"_hr_rejs2_{tag}"),
             forbid_nul=forbid_nul,
+            row_checks=row_checks,
         )
     elif file.format == "ndjson":
-        select, params = scan.ndjson_select(file, columns, file_columns, forbid_nul=forbid_nul)
+        select, params = scan.ndjson_select(
+            file, columns, file_columns, forbid_nul=forbid_nul, row_checks=row_checks
+        )
     else:
         relation, relation_params = scan.parquet_relation(file)
         select, params = scan.typed_select(
@@ -278,6 +285,7 @@ def _load_one_file(
             columns,
             position="file_row_number + 1",
             forbid_nul=forbid_nul,
+            row_checks=row_checks,
         )
     try:
         counts = file_load.load_file(

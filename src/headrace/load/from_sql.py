@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from headrace.engines.base import EngineAdapter
     from headrace.engines.duckdb import DuckDBAdapter
     from headrace.load.runner import Progress
+    from headrace.quality.model import CheckDef
 
 
 def load_sql(
@@ -99,6 +100,7 @@ def load_sql(
             ordinal=dest.has_ordinal,
             cursor=cursor,
             progress=progress,
+            row_checks=request.row_checks,
         )
         loaded = engine.bulk_load(dest.table, arrow_path.background(typed))
         ctx = QuarantineContext(result.run_id, plan.table, source_key)
@@ -169,6 +171,7 @@ def _typed_batches(
     ordinal: bool,
     cursor: str | None,
     progress: Progress | None,
+    row_checks: Sequence[CheckDef] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Cast each source batch to the target types in the scratch DuckDB, split bad rows."""
     import pyarrow.compute as pc
@@ -178,7 +181,11 @@ def _typed_batches(
         scratch.conn.register(view, batch)
         try:
             select, params = scan.typed_select(
-                q(view), [], columns, position=f"row_number() OVER () + {counts.read}"
+                q(view),
+                [],
+                columns,
+                position=f"row_number() OVER () + {counts.read}",
+                row_checks=row_checks,
             )
             typed = scratch.fetch_arrow(select, params)
         finally:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from headrace.errors import UsageError
 
 if TYPE_CHECKING:
+    from headrace.quality.model import CheckDef
     from headrace.schema import Contract, TableSchema
 
 
@@ -80,6 +81,8 @@ class LoadRequest:
     incremental: Incremental | None = None
     contract: Contract | None = None
     pipeline: str | None = None
+    # Row-level quality checks applied while loading (failing rows are quarantined).
+    row_checks: list[CheckDef] = field(default_factory=list)
 
 
 @dataclass

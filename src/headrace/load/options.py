@@ -30,6 +30,7 @@ def build_request(
     source_table: str | None = None,
     csv: dict[str, Any] | None = None,
     pipeline: str | None = None,
+    checks_file: Path | None = None,
 ) -> LoadRequest:
     """Validate and assemble one load request."""
     from headrace.schema import Contract, TableSchema, load_schema_file
@@ -62,6 +63,11 @@ def build_request(
     options = {k: v for k, v in (csv or {}).items() if v is not None}
     if fmt is not None and fmt not in ("csv", "tsv", "ndjson", "jsonl", "parquet"):
         raise UsageError(f"unknown format {fmt!r}", hint="use csv, tsv, ndjson or parquet")
+    row_checks = []
+    if checks_file is not None:
+        from headrace.quality.spec import load_check_file
+
+        row_checks = load_check_file(checks_file)
     return LoadRequest(
         source=loaded_from,
         table=table,
@@ -73,4 +79,5 @@ def build_request(
         incremental=Incremental.parse(incremental) if incremental else None,
         contract=agreement,
         pipeline=pipeline,
+        row_checks=row_checks,
     )

@@ -60,6 +60,7 @@ def request_for(name: str, config: PipelineConfig, root: Path) -> LoadRequest:
         source_table=table,
         csv=config.csv.model_dump(),
         pipeline=name,
+        checks_file=(root / config.checks).resolve() if config.checks else None,
     )
 
 

@@ -24,6 +24,7 @@ from headrace.load.plan import merge_key, plan_target
 
 if TYPE_CHECKING:
     from headrace.engines.base import EngineAdapter
+    from headrace.quality.model import CheckDef
 
 Progress = Callable[[int, int], None]  # (rows, bytes) done so far
 
@@ -51,6 +52,7 @@ def run_load(
     table = f"{schema_name}.{name}"
     result = LoadResult(run_id=run_id, status="running", table=table)
     key = merge_key(request)
+    request.row_checks = _checks_for(engine, table, request.row_checks)
     source_text = (
         request.source.describe() if isinstance(request.source, SqlSource) else str(request.source)
     )
@@ -95,6 +97,15 @@ def run_load(
 # DuckDB's default memory limit is 80% of RAM; a load needs far less, and a bounded
 # buffer pool keeps the process's peak memory bounded by it, not by the input size.
 LOAD_MEMORY_LIMIT = os.environ.get("HEADRACE_DUCKDB_MEMORY_LIMIT", "512MB")
+
+
+def _checks_for(engine: EngineAdapter, table: str, checks: list[CheckDef]) -> list[CheckDef]:
+    """The row-level checks declared for this table (others run with headrace check)."""
+    from headrace.quality.model import ROW_LEVEL
+
+    return [
+        c for c in checks if c.kind in ROW_LEVEL and ".".join(engine.split_table(c.table)) == table
+    ]
 
 
 def _reset(result: LoadResult) -> None:

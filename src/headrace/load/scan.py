@@ -27,6 +27,7 @@ from headrace.errors import HeadraceError
 
 if TYPE_CHECKING:
     from headrace.engines.base import EngineAdapter
+    from headrace.quality.model import CheckDef
     from headrace.schema import LogicalType, TableSchema
     from headrace.sources.files import CsvOptions, SourceFile
 
@@ -232,6 +233,7 @@ def csv_select(
     rejects: tuple[str, str],
     forbid_nul: bool = False,
     exact: bool = True,
+    row_checks: Sequence[CheckDef] = (),
 ) -> tuple[str, list[Any]]:
     """``SELECT <target columns>, _hr_reason, _hr_column, _hr_message, _hr_raw FROM read_csv``.
 
@@ -253,6 +255,9 @@ def csv_select(
         kind = "VARCHAR"
         if column is not None:
             kind = integer_read if column.type.name in INTEGER_TYPES else column.type.sql(D)
+            if column.type.name == "date":
+                # Read as TIMESTAMP: a DATE cast would silently drop a time of day.
+                kind = "TIMESTAMP"
         fields.append(f"{lit(field_name)}: {lit(kind)}")
     # Empty fields in required typed columns become '' and fail the cast in the reader,
     # which records the line; integers and text are checked by the flags instead.
@@ -268,13 +273,17 @@ def csv_select(
         name = q(c.name)
         if not c.in_file:
             selected.append(f"CAST(NULL AS {c.type.sql(D)}) AS {name}")
-        elif c.type.name in INTEGER_TYPES:
+        elif c.type.name in INTEGER_TYPES or c.type.name == "date":
             selected.append(f"TRY_CAST({name} AS {c.type.sql(D)}) AS {name}")
         else:
             selected.append(name)
     if exact:
-        checks = _csv_checks(columns, forbid_nul, integer=_exact_integer_checks)
-        fast = _csv_checks(columns, forbid_nul, integer=_fast_integer_checks, from_text=True)
+        checks = _csv_checks(
+            columns, forbid_nul, integer=_exact_integer_checks, row_checks=row_checks
+        )
+        fast = _csv_checks(
+            columns, forbid_nul, integer=_fast_integer_checks, from_text=True, row_checks=row_checks
+        )
         unreadable = [
             f"({q(c.name)} IS NOT NULL AND TRY_CAST({q(c.name)} AS DOUBLE) IS NULL)"
             for c in columns
@@ -289,7 +298,9 @@ def csv_select(
             )
         extra = f", {fast_reason} AS _hr_fast"
     else:
-        checks = _csv_checks(columns, forbid_nul, integer=_fast_integer_checks)
+        checks = _csv_checks(
+            columns, forbid_nul, integer=_fast_integer_checks, row_checks=row_checks
+        )
         extra = ""
     reason, flagged_column, message = _case_columns(checks)
     # The record as read (integers still as text), kept only for flagged rows.
@@ -315,17 +326,24 @@ def _csv_checks(
     *,
     integer: Any,
     from_text: bool = False,
+    row_checks: Sequence[CheckDef] = (),
 ) -> list[Check]:
     """Row checks the reader cannot do, in priority order; recheck flags come last so any
     real problem of the row wins over 'look again'."""
     checks: list[Check] = []
     later: list[Check] = []
+    typed: dict[str, str] = {}
     for c in columns:
         if not c.in_file:
             continue
         name = q(c.name)
+        typed[c.name] = name
         if c.type.name in INTEGER_TYPES:
             value = f"TRY_CAST({name} AS DOUBLE)" if from_text else name
+            # The declared checks see the number: the double in the fast pass (exact below
+            # 2**53), the cast text in the exact one.
+            exact_text = integer is _exact_integer_checks
+            typed[c.name] = f"TRY_CAST({name} AS {c.type.sql(D)})" if exact_text else value
             if c.required:
                 checks.append(
                     (f"{name} IS NULL", "missing_required", c.name, f"{c.name} is required")
@@ -335,6 +353,16 @@ def _csv_checks(
             later.extend(deferred)
             continue
         checks.extend(_nul_checks(name, c, forbid_nul))
+        if c.type.name == "date":
+            typed[c.name] = f"CAST({name} AS DATE)"
+            checks.append(
+                (
+                    f"{name} IS NOT NULL AND NOT ({_whole_day(name)})",
+                    "invalid_value",
+                    c.name,
+                    f"{c.name}: has a time of day, expected a date",
+                )
+            )
         if c.required and c.type.name == "text":
             checks.append(
                 (
@@ -344,7 +372,22 @@ def _csv_checks(
                     f"{c.name} is required",
                 )
             )
-    return checks + later
+    return checks + declared_checks(row_checks, typed) + later
+
+
+def declared_checks(row_checks: Sequence[CheckDef], typed: dict[str, str]) -> list[Check]:
+    """Load-time checks (not_null, accepted_values, range, regex, length): a failing row is
+    quarantined with the check's name as its reason."""
+    from headrace.quality.predicates import invalid_condition
+
+    found: list[Check] = []
+    for check in row_checks:
+        value = typed.get(str(check.column))
+        if value is None:
+            continue
+        condition, _ = invalid_condition(check, value, D, "literal")
+        found.append((f"({condition})", check.name, check.column, f"{check.name} failed"))
+    return found
 
 
 def _exact_integer_checks(
@@ -441,6 +484,7 @@ def ndjson_select(
     known_keys: Sequence[str],
     *,
     forbid_nul: bool = False,
+    row_checks: Sequence[CheckDef] = (),
 ) -> tuple[str, list[Any]]:
     """Typed columns plus ``_hr_*`` bookkeeping for every non-blank line."""
     relation, params = ndjson_relation(file)
@@ -460,17 +504,19 @@ def ndjson_select(
         problems.append(
             (
                 f"NOT {missing} AND (TRY_CAST({raw} AS {c.type.sql(D)}) IS NULL"
-                f"{_not_whole(raw, c)})",
+                f"{_not_whole(raw, c)}{_not_whole_day(raw, c)})",
                 "invalid_value",
                 c.name,
                 f"{c.name}: value does not fit {c.type}",
             )
         )
         problems.extend(_nul_checks(raw, c, forbid_nul))
+    typed_values = {c.name: f"TRY_CAST({values[c.name]} AS {c.type.sql(D)})" for c in columns}
     checks = [
         ("NOT json_valid(_hr_text)", "malformed_json", None, "not valid JSON"),
         (f"json_type({doc}) <> 'OBJECT'", "not_an_object", None, "line is not a JSON object"),
         *problems,
+        *declared_checks(row_checks, typed_values),
     ]
     reason, column, message = _case_columns(checks)
     typed = ", ".join(
@@ -504,6 +550,7 @@ def typed_select(
     *,
     position: str,
     forbid_nul: bool = False,
+    row_checks: Sequence[CheckDef] = (),
 ) -> tuple[str, list[Any]]:
     """Cast an already-typed relation (Parquet, Arrow) to the target, flagging misfits."""
     checks: list[tuple[str, str, str | None, str]] = []
@@ -519,13 +566,20 @@ def typed_select(
         checks.append(
             (
                 f"{q(c.name)} IS NOT NULL AND (TRY_CAST({q(c.name)} AS {c.type.sql(D)}) IS NULL"
-                f"{_not_whole(f'CAST({q(c.name)} AS VARCHAR)', c)})",
+                f"{_not_whole(f'CAST({q(c.name)} AS VARCHAR)', c)}"
+                f"{_not_whole_day(f'CAST({q(c.name)} AS VARCHAR)', c)})",
                 "invalid_value",
                 c.name,
                 f"{c.name}: value does not fit {c.type}",
             )
         )
         checks.extend(_nul_checks(f"CAST({q(c.name)} AS VARCHAR)", c, forbid_nul))
+    checks.extend(
+        declared_checks(
+            row_checks,
+            {c.name: f"TRY_CAST({q(c.name)} AS {c.type.sql(D)})" for c in columns if c.in_file},
+        )
+    )
     reason, column, message = _case_columns(checks)
     typed = ", ".join(
         f"TRY_CAST({q(c.name)} AS {c.type.sql(D)}) AS {q(c.name)}"
@@ -563,6 +617,19 @@ def _nul_checks(
     ]
 
 
+def _whole_day(timestamp: str) -> str:
+    """True when a timestamp has no time of day (so a DATE holds it exactly)."""
+    return f"{timestamp} = CAST(CAST({timestamp} AS DATE) AS TIMESTAMP)"
+
+
+def _not_whole_day(text: str, column: TargetColumn) -> str:
+    """`` OR <has a time of day>`` for date targets, else nothing."""
+    if column.type.name != "date":
+        return ""
+    stamp = f"TRY_CAST({text} AS TIMESTAMP)"
+    return f" OR ({stamp} IS NOT NULL AND NOT ({_whole_day(stamp)}))"
+
+
 def _not_whole(text: str, column: TargetColumn) -> str:
     """`` OR <text is not a whole number>`` for integer targets, else nothing."""
     if column.type.name not in INTEGER_TYPES:
@@ -571,7 +638,10 @@ def _not_whole(text: str, column: TargetColumn) -> str:
 
 
 def _integral(column: str, kind: str) -> str:
-    """Extra condition for integer candidates: DuckDB would round 1.5 into a BIGINT."""
+    """Extra condition for candidates DuckDB would accept by changing the value: 1.5 into
+    a BIGINT (rounded), '2024-01-01 10:00' into a DATE (time dropped)."""
+    if kind == "DATE":
+        return f" AND {_whole_day(f'TRY_CAST({column} AS TIMESTAMP)')}"
     if kind != "BIGINT":
         return ""
     return f" AND regexp_full_match({column}, {lit(_WHOLE_NUMBER)})"

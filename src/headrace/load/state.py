@@ -43,6 +43,13 @@ _TABLES = {
         "table_name TEXT PRIMARY KEY, schema_json TEXT NOT NULL, run_id TEXT NOT NULL,"
         " updated_at TIMESTAMPTZ NOT NULL"
     ),
+    "check_results": (
+        "run_id TEXT NOT NULL, table_name TEXT NOT NULL, check_name TEXT NOT NULL,"
+        " kind TEXT NOT NULL, column_name TEXT, status TEXT NOT NULL, severity TEXT NOT NULL,"
+        " invalid_count BIGINT, invalid_pct DOUBLE PRECISION, rows_scanned BIGINT,"
+        " observed_value DOUBLE PRECISION, observed TEXT, threshold TEXT, message TEXT,"
+        " duration_ms DOUBLE PRECISION, checked_at TIMESTAMPTZ NOT NULL, failing_rows_sql TEXT"
+    ),
     "quarantine": (
         "run_id TEXT NOT NULL, table_name TEXT NOT NULL, source TEXT NOT NULL, line BIGINT,"
         " row_offset BIGINT, column_name TEXT, reason TEXT NOT NULL, message TEXT NOT NULL,"

@@ -1,0 +1,1 @@
+"""Data quality: declarative checks compiled to one aggregate scan per table."""
