@@ -99,7 +99,20 @@ class Project:
         def load(_name: str, request: LoadRequest, to: str | None) -> LoadResult:
             return self.load(request, to=to, progress=progress, base_dir=self.root)
 
-        return run_pipelines(self.config.pipelines, names, load, self.root)
+        def check(result: LoadResult, to: str | None) -> CheckRun | None:
+            from headrace.quality.run import run_checks
+            from headrace.quality.spec import load_project_checks
+
+            with self.engine(to) as engine:
+                wanted = ".".join(engine.split_table(result.table))
+                checks = [
+                    c
+                    for c in load_project_checks(self.config_file, self.root)
+                    if ".".join(engine.split_table(c.table)) == wanted
+                ]
+                return run_checks(engine, checks) if checks else None
+
+        return run_pipelines(self.config.pipelines, names, load, self.root, check)
 
     def quarantine_list(
         self, to: str | None = None, table: str | None = None

@@ -127,3 +127,25 @@ def test_run_reports_config_errors_with_line(tmp_path: Path) -> None:
     result = run("run", cwd=tmp_path)
     assert result.returncode == 2
     assert "cycle" in result.stderr
+
+
+def test_run_blocking_check_failure_skips_downstream(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("customer_id\n1\n1\n")
+    (tmp_path / "o.csv").write_text("order_id,customer_id\n1,1\n")
+    (tmp_path / "headrace.yml").write_text(
+        "pipelines:\n"
+        "  customers: {source: c.csv, table: raw.customers}\n"
+        "  orders: {source: o.csv, table: raw.orders, depends_on: [customers]}\n"
+        "checks:\n"
+        "  - table: raw.customers\n"
+        "    unique: [[customer_id]]\n"
+    )
+    result = run("run", "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    payload = json.loads(result.stdout)
+    statuses = {p["name"]: p["status"] for p in payload["pipelines"]}
+    assert statuses == {"customers": "failed", "orders": "skipped"}
+    customers = payload["pipelines"][0]
+    assert customers["rows_loaded"] == 2  # loaded, then judged
+    assert customers["checks"]["status"] == "failed"
+    assert "unique(customer_id)" in customers["error"]

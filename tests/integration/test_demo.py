@@ -1,4 +1,5 @@
-"""`headrace demo`: reproducible files, loaded by its own pipelines, bad rows in quarantine."""
+"""`headrace demo`: reproducible files, loaded by its own pipelines, bad rows in quarantine,
+checks run on the loaded tables."""
 
 from __future__ import annotations
 
@@ -10,13 +11,24 @@ from typing import Any
 import pytest
 import yaml
 
-from headrace.demo import PLANTED_BAD_ROWS, BadRow, DemoResult, generate_data, run_demo
+from headrace.demo import (
+    CHECKS_FILE,
+    EXPECTED_FAIL,
+    EXPECTED_WARN,
+    PLANTED_BAD_ROWS,
+    BadRow,
+    DemoResult,
+    generate_data,
+    run_demo,
+)
+from headrace.demo.checks import checks_text
 from headrace.demo.scaffold import config_text
 from headrace.demo.tables import DEMO_TABLES, SCHEMA_DIR
 from headrace.engines.base import EngineAdapter
 from headrace.engines.registry import create_engine
 from headrace.errors import HeadraceError
 from headrace.project import Project
+from headrace.quality.spec import load_check_file
 from headrace.schema import LogicalType, TableSchema, load_schema_file
 
 TABLE_OF_FILE = {t.file: t.table for t in DEMO_TABLES}
@@ -292,3 +304,90 @@ def test_a_failed_pipeline_is_one_error_naming_it(tmp_path: Path) -> None:
     (tmp_path / "warehouse.duckdb").write_text("not a database", encoding="utf-8")
     with pytest.raises(HeadraceError, match=r"demo pipeline 'customers' failed: .*warehouse"):
         run_demo(tmp_path)
+
+
+def _statuses(result: DemoResult) -> dict[tuple[str, str], str]:
+    return {(r.table, r.check): r.status for r in result.checks.results}
+
+
+@pytest.mark.parametrize("run", [0, 1], ids=["first", "second"])
+def test_checks_pass_but_one_warning_and_one_non_blocking_failure(
+    run: int, demo_runs: tuple[DemoResult, DemoResult]
+) -> None:
+    checks = demo_runs[run].checks
+    statuses = _statuses(demo_runs[run])
+    assert len(statuses) == len(checks.results) >= 10  # check names are unique per table
+    assert {key for key, status in statuses.items() if status == "warn"} == {EXPECTED_WARN}
+    assert {key for key, status in statuses.items() if status == "fail"} == {EXPECTED_FAIL}
+    assert {
+        status for key, status in statuses.items() if key not in (EXPECTED_WARN, EXPECTED_FAIL)
+    } == {"pass"}
+    failed = next(r for r in checks.results if r.status == "fail")
+    assert failed.severity == "non_blocking" and not failed.blocking_failure
+    assert checks.status == "warned"  # not "failed": `headrace check` exits 0
+    # Every table the demo loads is checked.
+    assert {t["table"] for t in checks.tables} == {spec.table for spec in DEMO_TABLES}
+
+
+def test_check_counts_match_the_data(demo: DemoResult, warehouse: EngineAdapter) -> None:
+    results = {(r.table, r.check): r for r in demo.checks.results}
+    negative = warehouse.fetchall("SELECT count(*) FROM raw.order_lines WHERE quantity < 1")
+    assert results[EXPECTED_WARN].invalid_count == negative[0][0] > 0
+    # The orphaned lines are exactly those of the orders the load quarantined.
+    orphans = warehouse.fetchall(
+        "SELECT count(*) FROM raw.order_lines WHERE order_id NOT IN"
+        " (SELECT order_id FROM raw.orders)"
+    )
+    assert results[EXPECTED_FAIL].invalid_count == orphans[0][0] > 0
+    planted_orders = {bad.line - 1 for bad in PLANTED_BAD_ROWS if bad.file == "orders.csv"}
+    orphan_orders = warehouse.fetchall(
+        "SELECT DISTINCT order_id FROM raw.order_lines WHERE order_id NOT IN"
+        " (SELECT order_id FROM raw.orders)"
+    )
+    assert {order_id for (order_id,) in orphan_orders} <= planted_orders
+    for result in (results[EXPECTED_WARN], results[EXPECTED_FAIL]):
+        assert result.failing_rows_sql
+        found = warehouse.fetchall(f"SELECT count(*) FROM ({result.failing_rows_sql}) AS f")
+        assert found[0][0] == result.invalid_count
+        assert result.sample_rows
+
+
+def test_check_results_are_stored_for_the_run(
+    demo_runs: tuple[DemoResult, DemoResult], warehouse: EngineAdapter
+) -> None:
+    for result in demo_runs:
+        run = result.checks
+        stored = warehouse.fetchall(
+            "SELECT table_name, check_name, status, severity, invalid_count"
+            " FROM _headrace.check_results WHERE run_id = ?",
+            [run.run_id],
+        )
+        assert sorted(stored) == sorted(
+            (r.table, r.check, r.status, r.severity, r.invalid_count) for r in run.results
+        )
+        record = warehouse.fetchall(
+            "SELECT kind, status FROM _headrace.runs WHERE run_id = ?", [run.run_id]
+        )
+        assert record == [("check", "warned")]
+    assert demo_runs[0].checks.run_id != demo_runs[1].checks.run_id
+
+
+def test_check_file_is_rewritten_and_parses(demo_runs: tuple[DemoResult, DemoResult]) -> None:
+    path = demo_runs[1].directory / CHECKS_FILE
+    assert path.read_text(encoding="utf-8") == checks_text()
+    declared = load_check_file(path)
+    assert [(c.table, c.name) for c in declared] == [
+        (r.table, r.check) for r in demo_runs[1].checks.results
+    ]
+    readme = (demo_runs[1].directory / "README.md").read_text(encoding="utf-8")
+    assert CHECKS_FILE in readme and "headrace check" in readme
+
+
+def test_user_check_files_do_not_change_the_demo(tmp_path: Path) -> None:
+    """Only checks/demo.yml runs in the demo; another file in checks/ is left alone."""
+    (tmp_path / "checks").mkdir()
+    mine = tmp_path / "checks" / "mine.yml"
+    mine.write_text("- table: raw.nowhere\n  row_count: {min: 1}\n", encoding="utf-8")
+    result = run_demo(tmp_path)
+    assert mine.read_text(encoding="utf-8").startswith("- table: raw.nowhere")
+    assert {r.table for r in result.checks.results} == {spec.table for spec in DEMO_TABLES}

@@ -1,14 +1,20 @@
-"""``headrace demo``: write the sample project and load it (the command behind make demo)."""
+"""``headrace demo``: write the sample project, load it and check it (the command behind
+make demo)."""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from headrace.cli.output import console, escape
+
+if TYPE_CHECKING:
+    from headrace.quality.run import CheckRun
+
+_STATUS_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
 
 
 def register(app: typer.Typer) -> None:
@@ -21,13 +27,14 @@ def demo(
         "headrace-demo"
     ),
 ) -> None:
-    """Generate a sample e-commerce project and load it into an embedded DuckDB warehouse."""
+    """Generate a sample e-commerce project, load it into an embedded DuckDB warehouse and
+    run its data-quality checks."""
     from rich import box
     from rich.table import Table
 
     from headrace.project import run_demo
 
-    with console.status("generating and loading the demo project..."):
+    with console.status("generating, loading and checking the demo project..."):
         result = run_demo(directory)
     table = Table(
         title=f"headrace demo: {escape(str(result.directory))} (files in data/)",
@@ -51,15 +58,55 @@ def demo(
             f"{load.seconds:.2f}",
         )
     console.print(table)
+    _print_checks(result.checks)
     console.print(
         f"warehouse: {escape(result.warehouse_url)}; total {result.seconds:.2f} s.",
         highlight=False,
     )
-    # Quarantine commands find the warehouse through the project file, hence the cd. The
-    # folder as typed (relative to where the user is) and no hard wrap keep it copyable.
-    where = shlex.quote(str(directory))
+    # Quarantine and check commands find the warehouse through the project file, hence the
+    # cd. The folder as typed (relative to where the user is) and no hard wrap keep it
+    # copyable.
+    where = escape(shlex.quote(str(directory)))
     console.print(
-        f"see bad rows: cd {escape(where)} && headrace quarantine list",
+        f"see bad rows: cd {where} && headrace quarantine list", highlight=False, soft_wrap=True
+    )
+    console.print(
+        f"check again, with failing rows: cd {where} && headrace check",
         highlight=False,
         soft_wrap=True,
+    )
+
+
+def _print_checks(run: CheckRun) -> None:
+    """One line per check (no thresholds or samples: `headrace check` shows those)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=f"checks (checks/demo.yml): {run.status}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("table", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for header in ("invalid", "%"):
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    for r in run.results:
+        # The star marks a failure that does not block (the footer explains it).
+        status = "fail*" if r.status == "fail" and not r.blocking_failure else r.status
+        table.add_row(
+            escape(r.table),
+            escape(r.check),
+            f"[{_STATUS_COLOURS.get(r.status, 'white')}]{status}[/]",
+            "" if r.invalid_count is None else f"{r.invalid_count:,}",
+            "" if r.invalid_pct is None else f"{r.invalid_pct:g}",
+        )
+    console.print(table)
+    counts = {s: sum(r.status == s for r in run.results) for s in ("pass", "warn", "fail")}
+    console.print(
+        f"{counts['pass']} passed, {counts['warn']} warned, {counts['fail']} failed"
+        " (* = not blocking).",
+        highlight=False,
     )

@@ -44,10 +44,11 @@ def run(
                 "status": "failed" if failed else "succeeded",
                 "pipelines": [
                     {
+                        **(o.result.to_json() if o.result else {}),
                         "name": o.name,
                         "status": o.status,
                         "error": o.error,
-                        **(o.result.to_json() if o.result else {}),
+                        "checks": o.checks.to_json() if o.checks else None,
                     }
                     for o in outcomes
                 ],
@@ -77,6 +78,17 @@ def run(
                 f"{r.seconds:.2f}" if r else "",
             )
         console.print(table)
+        for o in outcomes:
+            if o.checks is not None:
+                counts = {
+                    k: sum(r.status == k for r in o.checks.results)
+                    for k in ("pass", "warn", "fail")
+                }
+                console.print(
+                    f"checks on {escape(o.checks.tables[0]['table'])}: {counts['pass']} passed,"
+                    f" {counts['warn']} warned, {counts['fail']} failed",
+                    highlight=False,
+                )
         for o in failed:
             console.print(f"[red]{o.name}[/]: {escape(o.error or o.status)}", highlight=False)
     if failed:

@@ -3,6 +3,8 @@
 The demo is an ordinary headrace project: ``headrace.yml`` declares one pipeline per file,
 and the demo runs them through :class:`headrace.project.Project`, the same way
 ``headrace run`` does, so bad rows land in ``_headrace.quarantine`` like any other load's.
+Then it runs ``checks/demo.yml`` the way ``headrace check`` does, so the results land in
+``_headrace.check_results``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from headrace.demo.checks import CHECKS_FILE, EXPECTED_FAIL, EXPECTED_WARN
 from headrace.demo.generate import GeneratedData, generate_data
 from headrace.demo.planted import PLANTED_BAD_ROWS, BadRow
 from headrace.demo.result import DemoResult, TableLoad
@@ -23,7 +26,8 @@ if TYPE_CHECKING:
 
 
 def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
-    """Generate the demo files in ``directory`` (overwriting them) and run its pipelines."""
+    """Generate the demo files in ``directory`` (overwriting them), run its pipelines,
+    then its checks."""
     from headrace.project import Project
 
     started = time.perf_counter()
@@ -48,11 +52,14 @@ def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
         for spec in DEMO_TABLES
         if (result := results.get(spec.pipeline)) is not None
     ]
+    # Only the demo's own file: a check a user adds under checks/ must not break the demo.
+    checks = project.run_checks([], checks_file=directory / CHECKS_FILE)
     _, url = project.connection()
     return DemoResult(
         directory=directory,
         warehouse_url=str(url),
         tables=tables,
+        checks=checks,
         seconds=time.perf_counter() - started,
     )
 
@@ -80,6 +87,9 @@ def _raise_on_failure(outcomes: list[PipelineOutcome]) -> None:
 
 
 __all__ = [
+    "CHECKS_FILE",
+    "EXPECTED_FAIL",
+    "EXPECTED_WARN",
     "PLANTED_BAD_ROWS",
     "QUARANTINE_TABLE",
     "BadRow",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from headrace.demo.checks import CHECKS_FILE, EXPECTED_FAIL, EXPECTED_WARN
 from headrace.demo.planted import PLANTED_BAD_ROWS
 from headrace.demo.tables import DATA_DIR, DEMO_TABLES, QUARANTINE_TABLE, SCHEMA_DIR, WAREHOUSE_FILE
 
@@ -63,4 +64,13 @@ or query them:
 SELECT table_name, source, coalesce(line, row_offset) AS position, reason, message, raw
 FROM {QUARANTINE_TABLE} ORDER BY 1, 3;
 ```
+
+## Data-quality checks
+
+`{CHECKS_FILE}` declares checks on the loaded tables; the demo runs them after loading
+and `headrace check` runs them again (with samples of failing rows and the SQL that finds
+all of them). Most pass. `{EXPECTED_WARN[1]}` on `{EXPECTED_WARN[0]}` warns about the
+negative quantities, and `{EXPECTED_FAIL[1]}` fails on the order lines whose order
+was quarantined; that check is `severity: non_blocking`, so `headrace check` still exits
+0. Results and their history are in `_headrace.check_results`.
 """

@@ -1,9 +1,14 @@
-"""What ``headrace demo`` reports: per-table load counts and the project they went into."""
+"""What ``headrace demo`` reports: per-table load counts, the project they went into, and
+the data-quality checks run on the loaded tables."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from headrace.quality.run import CheckRun
 
 
 @dataclass(frozen=True)
@@ -21,11 +26,13 @@ class TableLoad:
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What ``headrace demo`` built: where, the warehouse URL, and per-table load counts."""
+    """What ``headrace demo`` built: where, the warehouse URL, per-table load counts, and
+    the run of ``checks/demo.yml`` on the loaded tables."""
 
     directory: Path
     warehouse_url: str
     tables: list[TableLoad]
+    checks: CheckRun
     seconds: float
 
     @property

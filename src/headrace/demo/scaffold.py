@@ -1,14 +1,17 @@
-"""The demo project's own files: ``headrace.yml``, one schema file per table, a README.
+"""The demo project's own files: ``headrace.yml``, one schema file per table, the check
+file ``checks/demo.yml``, a README.
 
-``headrace.yml`` and the schema files are rewritten on every run: they define how the demo
-loads, and a stale copy would load the regenerated data wrongly. The README is written
-once, so notes a user adds to it survive.
+``headrace.yml``, the schema files and the check file are rewritten on every run: they
+define how the demo loads and what it expects of the data, and a stale copy would judge
+the regenerated data wrongly. The README is written once, so notes a user adds to it
+survive; so do other files a user puts in ``checks/``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from headrace.demo.checks import CHECKS_FILE, checks_text
 from headrace.demo.readme import readme_text
 from headrace.demo.tables import DATA_DIR, DEMO_TABLES, SCHEMA_DIR, WAREHOUSE_FILE, DemoTable
 
@@ -27,13 +30,14 @@ connections:
 
 
 def write_project_files(directory: Path) -> list[Path]:
-    """Write ``headrace.yml`` and the schema files, and ``README.md`` unless it exists.
+    """Write ``headrace.yml``, the schema and check files, and ``README.md`` unless it exists.
 
     Returns the files written.
     """
     schema_dir = directory / SCHEMA_DIR
     schema_dir.mkdir(parents=True, exist_ok=True)
-    files = {directory / CONFIG_FILE: config_text()}
+    (directory / CHECKS_FILE).parent.mkdir(parents=True, exist_ok=True)
+    files = {directory / CONFIG_FILE: config_text(), directory / CHECKS_FILE: checks_text()}
     files.update({directory / schema_path(t): schema_text(t) for t in DEMO_TABLES})
     readme = directory / README_FILE
     if not readme.exists():

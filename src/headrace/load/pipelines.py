@@ -17,6 +17,7 @@ from headrace.load.options import build_request
 if TYPE_CHECKING:
     from headrace.config.pipelines import PipelineConfig
     from headrace.load.model import LoadRequest, LoadResult
+    from headrace.quality.run import CheckRun
 
 
 @dataclass
@@ -27,6 +28,7 @@ class PipelineOutcome:
     status: str  # succeeded | failed | skipped
     result: LoadResult | None = None
     error: str | None = None
+    checks: CheckRun | None = None
 
 
 def request_for(name: str, config: PipelineConfig, root: Path) -> LoadRequest:
@@ -99,8 +101,13 @@ def run_pipelines(
     selected: Sequence[str],
     load: Callable[[str, LoadRequest, str | None], LoadResult],
     root: Path,
+    check: Callable[[LoadResult, str | None], CheckRun | None] | None = None,
 ) -> list[PipelineOutcome]:
-    """Run in dependency order; a failed pipeline skips everything downstream of it."""
+    """Run in dependency order; a failed pipeline skips everything downstream of it.
+
+    After each load, ``check`` runs the table's checks: a failing blocking check fails the
+    pipeline (its rows stay loaded) so that pipelines depending on it are skipped.
+    """
     outcomes: dict[str, PipelineOutcome] = {}
     for name in order(pipelines, selected):
         config = pipelines[name]
@@ -110,7 +117,16 @@ def run_pipelines(
             continue
         try:
             request = request_for(name, config, root)
-            outcomes[name] = PipelineOutcome(name, "succeeded", load(name, request, config.to))
+            outcome = PipelineOutcome(name, "succeeded", load(name, request, config.to))
+            outcomes[name] = outcome
+            assert outcome.result is not None
+            outcome.checks = check(outcome.result, config.to) if check else None
+            blocking = [
+                r for r in (outcome.checks.results if outcome.checks else []) if r.blocking_failure
+            ]
+            if blocking:
+                outcome.status = "failed"
+                outcome.error = f"blocking check {blocking[0].check} failed on {blocking[0].table}"
         except HeadraceError as exc:
             outcomes[name] = PipelineOutcome(name, "failed", error=str(exc))
     return list(outcomes.values())
