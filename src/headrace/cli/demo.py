@@ -82,8 +82,10 @@ def _print_checks(run: CheckRun) -> None:
     from rich import box
     from rich.table import Table
 
+    from headrace.demo.checks import CHECKS_FILE
+
     table = Table(
-        title=f"checks (checks/demo.yml): {run.status}",
+        title=f"checks ({CHECKS_FILE}): {run.status}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
