@@ -91,9 +91,10 @@ class Project:
             )
 
     def run_pipelines(
-        self, names: list[str], progress: Progress | None = None
+        self, names: list[str], progress: Progress | None = None, *, checks: bool = True
     ) -> list[PipelineOutcome]:
-        """Run named pipelines (all when ``names`` is empty) in dependency order."""
+        """Run named pipelines (all when ``names`` is empty) in dependency order; with
+        ``checks``, each loaded table's checks run right after its load."""
         from headrace.load.pipelines import run_pipelines
 
         def load(_name: str, request: LoadRequest, to: str | None) -> LoadResult:
@@ -112,7 +113,9 @@ class Project:
                 ]
                 return run_checks(engine, checks) if checks else None
 
-        return run_pipelines(self.config.pipelines, names, load, self.root, check)
+        return run_pipelines(
+            self.config.pipelines, names, load, self.root, check if checks else None
+        )
 
     def quarantine_list(
         self, to: str | None = None, table: str | None = None
@@ -170,7 +173,7 @@ class Project:
 
         checks = self.checks(tables, checks_file)
         with self.engine(to) as engine:
-            return explain(engine, checks)
+            return explain(engine, checks, display=True)
 
     def run_checks(
         self,

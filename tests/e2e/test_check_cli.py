@@ -94,3 +94,38 @@ def test_bad_check_files_are_one_line_with_file_and_line(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert "headrace.yml:" in lines[0] and fragment in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            "    sql:\n      - name: x\n        bad_rows: select nosuch from main.orders\n",
+            "check x",
+        ),
+        (
+            "    metrics:\n      - name: m\n        expression: amount\n        fail_if: value > 1\n",
+            "check m",
+        ),
+        ("    columns:\n      status: [{range: {min: 0}}]\n", "range(status)"),
+        ("    columns:\n      status: [{regex: '^(?=x).+$'}]\n", "regex(status)"),
+    ],
+)
+def test_database_side_mistakes_name_the_check(project: Path, body: str, fragment: str) -> None:
+    write_checks(project, body)
+    result = run("check", cwd=project)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "headrace.yml:" in lines[0] and fragment in lines[0], lines
+
+
+def test_load_time_check_mistakes_are_clear(project: Path) -> None:
+    (project / "c.yml").write_text(
+        "- table: main.t2\n  columns:\n    status: [{range: {min: 0}}]\n"
+    )
+    (project / "t2.csv").write_text("id,status\n1,a\n")
+    result = run("load", "t2.csv", "main.t2", "--checks", "c.yml", cwd=project)
+    assert result.returncode == 2
+    assert "c.yml:3" in result.stderr and "range(status)" in result.stderr
+    other = run("load", "t2.csv", "main.t3", "--checks", "c.yml", cwd=project)
+    assert other.returncode == 2 and "no checks for main.t3" in other.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -43,7 +44,10 @@ def check(
     project = Project.discover(config_file=config_file)
     if explain:
         for compiled in project.explain_checks(list(tables or []), to=to, checks_file=checks_file):
-            console.print(f"[bold]{escape(compiled.table)}[/]: {1 + len(compiled.extra)} queries")
+            count = 1 + len(compiled.extra)
+            console.print(
+                f"[bold]{escape(compiled.table)}[/]: {count} {'query' if count == 1 else 'queries'}"
+            )
             console.print(f"-- {compiled.aggregate.purpose}", highlight=False)
             console.print(escape(compiled.aggregate.sql) + ";", highlight=False, soft_wrap=True)
             for query in compiled.extra.values():
@@ -94,7 +98,8 @@ def print_run(run: CheckRun) -> None:
         if r.status in ("fail", "warn") and r.sample_rows:
             console.print(f"[bold]{escape(r.check)}[/] on {escape(r.table)}: sample failing rows")
             for sample in r.sample_rows:
-                console.print(f"  {escape(str(sample))}", highlight=False, soft_wrap=True)
+                text = json.dumps(sample, default=str, ensure_ascii=False)
+                console.print(f"  {escape(text)}", highlight=False, soft_wrap=True)
             if r.failing_rows_sql:
                 console.print(
                     f"  all of them: {escape(r.failing_rows_sql)}", highlight=False, soft_wrap=True

@@ -396,6 +396,9 @@ class DuckDBAdapter(EngineAdapter):
                     sql=sql,
                 )
             return TerminalError(f"statement interrupted: {text}", engine=self.name, sql=sql)
+        if "current transaction is aborted" in text.lower():
+            # A consequence of an earlier error, not a conflict: retrying cannot help.
+            return TerminalError(text, engine=self.name, sql=sql)
         if kind in self._TRANSIENT or "could not set lock" in text.lower():
             return TransientError(text, engine=self.name, sql=sql)
         if self.read_only and "read-only" in text.lower() or kind == "PermissionException":

@@ -247,6 +247,7 @@ def _load_one_file(
     assert dest is not None
     if not file_columns:
         return file_load.FileCounts()
+    scan.probe_row_checks(reader, row_checks, columns)
     rejects: tuple[str, str] | None = None
     second: tuple[str, list[Any]] | None = None
     fast = False
@@ -305,9 +306,10 @@ def _load_one_file(
         if "read_" in str(getattr(exc, "sql", "") or "") and not out_of_memory(exc):
             raise FileReadError(f"cannot read {file.path}: {exc.message}") from None
         raise
-    finally:
-        if second is not None:
-            file_load.drop_temp(reader, f"_hr_rej2_{tag}", f"_hr_rejs2_{tag}")
+    if second is not None:
+        # Not in a finally: after a failed statement the transaction is aborted, and a
+        # cleanup error would hide the real one (the rollback drops these tables anyway).
+        file_load.drop_temp(reader, f"_hr_rej2_{tag}", f"_hr_rejs2_{tag}")
     return counts
 
 

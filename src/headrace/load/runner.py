@@ -103,9 +103,18 @@ def _checks_for(engine: EngineAdapter, table: str, checks: list[CheckDef]) -> li
     """The row-level checks declared for this table (others run with headrace check)."""
     from headrace.quality.model import ROW_LEVEL
 
-    return [
-        c for c in checks if c.kind in ROW_LEVEL and ".".join(engine.split_table(c.table)) == table
-    ]
+    if not checks:
+        return []
+    mine = [c for c in checks if ".".join(engine.split_table(c.table)) == table]
+    if not mine:
+        from headrace.errors import UsageError
+
+        tables = sorted({c.table for c in checks})
+        raise UsageError(
+            f"the check file has no checks for {table}",
+            hint=f"it has checks for: {', '.join(tables)}; fix table: in the file",
+        )
+    return [c for c in mine if c.kind in ROW_LEVEL]
 
 
 def _reset(result: LoadResult) -> None:

@@ -372,22 +372,59 @@ def _csv_checks(
                     f"{c.name} is required",
                 )
             )
-    return checks + declared_checks(row_checks, typed) + later
+    return checks + declared_checks(row_checks, typed, columns) + later
 
 
-def declared_checks(row_checks: Sequence[CheckDef], typed: dict[str, str]) -> list[Check]:
+def declared_checks(
+    row_checks: Sequence[CheckDef], typed: dict[str, str], columns: Sequence[TargetColumn]
+) -> list[Check]:
     """Load-time checks (not_null, accepted_values, range, regex, length): a failing row is
-    quarantined with the check's name as its reason."""
+    quarantined with the check's name as its reason. A target column the file lacks is
+    NULL in every row, and judged as such."""
     from headrace.quality.predicates import invalid_condition
 
+    missing = {c.name: f"CAST(NULL AS {c.type.sql(D)})" for c in columns}
     found: list[Check] = []
     for check in row_checks:
-        value = typed.get(str(check.column))
+        value = typed.get(str(check.column)) or missing.get(str(check.column))
         if value is None:
-            continue
+            continue  # probe_row_checks reported it before the load started
         condition, _ = invalid_condition(check, value, D, "literal")
         found.append((f"({condition})", check.name, check.column, f"{check.name} failed"))
     return found
+
+
+def probe_row_checks(
+    reader: EngineAdapter, row_checks: Sequence[CheckDef], columns: Sequence[TargetColumn]
+) -> None:
+    """Before loading: every load-time check names a column of the table, and DuckDB
+    accepts its SQL for that column's type (a range on text, a regex RE2 rejects, ...)."""
+    from headrace.errors import ConfigError, HeadraceError
+    from headrace.quality.predicates import invalid_condition
+
+    types = {c.name: c.type for c in columns}
+    for check in row_checks:
+        kind = types.get(str(check.column))
+        if kind is None:
+            raise ConfigError(
+                f"load-time check {check.name}: {check.table} has no column {check.column!r}",
+                file=check.file,
+                line=check.line,
+                hint=f"columns: {', '.join(types)}",
+            )
+        sample = "'x'" if kind.name == "text" else "NULL"
+        condition, _ = invalid_condition(check, '"_hr_v"', D, "literal")
+        try:
+            reader.fetchall(
+                f"SELECT {condition} FROM (SELECT CAST({sample} AS {kind.sql(D)}) AS _hr_v)"
+            )
+        except HeadraceError as exc:
+            raise ConfigError(
+                f"load-time check {check.name}: {exc.message}",
+                file=check.file,
+                line=check.line,
+                hint=f"{check.column} is {kind}; fix the check",
+            ) from None
 
 
 def _exact_integer_checks(
@@ -516,7 +553,7 @@ def ndjson_select(
         ("NOT json_valid(_hr_text)", "malformed_json", None, "not valid JSON"),
         (f"json_type({doc}) <> 'OBJECT'", "not_an_object", None, "line is not a JSON object"),
         *problems,
-        *declared_checks(row_checks, typed_values),
+        *declared_checks(row_checks, typed_values, columns),
     ]
     reason, column, message = _case_columns(checks)
     typed = ", ".join(
@@ -578,6 +615,7 @@ def typed_select(
         declared_checks(
             row_checks,
             {c.name: f"TRY_CAST({q(c.name)} AS {c.type.sql(D)})" for c in columns if c.in_file},
+            columns,
         )
     )
     reason, column, message = _case_columns(checks)

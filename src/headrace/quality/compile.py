@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from headrace.engines.sql import quote_ident
 from headrace.errors import ConfigError
 from headrace.quality.model import ROW_LEVEL, CheckDef
-from headrace.quality.predicates import invalid_condition
+from headrace.quality.predicates import Style, invalid_condition
 
 if TYPE_CHECKING:
     from headrace.engines.base import EngineAdapter
@@ -53,8 +53,13 @@ def transpile(sql: str, dialect: str) -> str:
     return str(sqlglot.transpile(sql, read="duckdb", write=dialect)[0])
 
 
-def compile_table(engine: EngineAdapter, table: str, checks: list[CheckDef]) -> CompiledTable:
-    """Validate the checks against the table as it is, then build its queries."""
+def compile_table(
+    engine: EngineAdapter, table: str, checks: list[CheckDef], *, style: Style = "params"
+) -> CompiledTable:
+    """Validate the checks against the table as it is, then build its queries.
+
+    ``style="literal"`` inlines the values so the SQL runs as printed (``--explain``).
+    """
     d = engine.dialect
     columns = [c.name for c in engine.columns(table)]
     if not columns:
@@ -76,7 +81,7 @@ def compile_table(engine: EngineAdapter, table: str, checks: list[CheckDef]) -> 
         alias = f"_c{i}"
         if check.kind in ROW_LEVEL:
             assert check.column is not None
-            cond, cond_params = invalid_condition(check, quote_ident(check.column, d), d)
+            cond, cond_params = invalid_condition(check, quote_ident(check.column, d), d, style)
             select.append(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {alias}")
             params += cond_params
             row_conditions.append((cond, cond_params))
@@ -114,6 +119,38 @@ def compile_table(engine: EngineAdapter, table: str, checks: list[CheckDef]) -> 
                 f"SELECT count(*) FROM ({bad}) AS _hr_bad", [], f"custom SQL {check.name}"
             )
     return compiled
+
+
+def probe_checks(engine: EngineAdapter, compiled: CompiledTable) -> None:
+    """Run each check's SQL on at most one row, so a mistake the database catches (a type
+    mismatch, a regex its engine rejects, a metric that is not an aggregate, a custom SQL
+    naming an unknown column) is reported against that check, before anything runs."""
+    from headrace.errors import HeadraceError
+
+    d = engine.dialect
+    one_row = f"(SELECT * FROM {engine.quote_table(compiled.table)} LIMIT 1) AS _hr_probe"
+    for check in compiled.checks:
+        probes: list[tuple[str, list[Any]]] = []
+        if check.kind in ROW_LEVEL:
+            cond, params = invalid_condition(check, quote_ident(str(check.column), d), d)
+            probes.append((f"SELECT CASE WHEN {cond} THEN 1 ELSE 0 END FROM {one_row}", params))
+        elif check.kind == "metric":
+            # Beside count(*), as in the real scan: a non-aggregate expression fails here.
+            expression = transpile(check.params["expression"], d)
+            probes.append((f"SELECT count(*), {expression} FROM {one_row}", []))
+        elif check.kind == "sql":
+            bad = transpile(check.params["bad_rows"], d)
+            probes.append((f"SELECT * FROM ({bad}) AS _hr_bad LIMIT 0", []))
+        for sql, params in probes:
+            try:
+                engine.fetchall(sql, params)
+            except HeadraceError as exc:
+                raise ConfigError(
+                    f"check {check.name} on {check.table}: {exc.message}",
+                    file=check.file,
+                    line=check.line,
+                    hint="fix the check: the database rejects its SQL",
+                ) from None
 
 
 def _anomaly_metric(check: CheckDef, dialect: str) -> str:

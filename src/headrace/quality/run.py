@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.load import state
 from headrace.load.model import new_run_id
-from headrace.quality.compile import CompiledTable, Query, compile_table, transpile
+from headrace.quality.compile import (
+    CompiledTable,
+    Query,
+    compile_table,
+    probe_checks,
+    transpile,
+)
 from headrace.quality.model import COUNTING, ROW_LEVEL, CheckDef
 from headrace.quality.predicates import invalid_condition
 
@@ -82,9 +88,17 @@ class CheckRun:
         }
 
 
-def explain(engine: EngineAdapter, checks: list[CheckDef]) -> list[CompiledTable]:
-    """Compile without running (``--explain``)."""
-    return [compile_table(engine, table, group) for table, group in _by_table(engine, checks)]
+def explain(
+    engine: EngineAdapter, checks: list[CheckDef], *, display: bool = False
+) -> list[CompiledTable]:
+    """Compile and probe without running; ``display`` inlines values (``--explain``)."""
+    compiled = []
+    for table, group in _by_table(engine, checks):
+        compiled.append(compile_table(engine, table, group))
+        probe_checks(engine, compiled[-1])
+        if display:
+            compiled[-1] = compile_table(engine, table, group, style="literal")
+    return compiled
 
 
 def run_checks(
@@ -308,6 +322,9 @@ def _anomaly(engine: EngineAdapter, check: CheckDef, result: CheckResult, value:
         return
     mean = sum(history) / len(history)
     spread = math.sqrt(sum((h - mean) ** 2 for h in history) / len(history))
+    # A history that never moved has no spread; a floor of 1% of the mean keeps 101 after
+    # four runs of 100 from being an "infinite" anomaly.
+    spread = max(spread, 0.01 * abs(mean))
     z = abs(observed - mean) / spread if spread else (0.0 if observed == mean else math.inf)
     result.message = f"z = {z:.2f} against mean {mean:g}"
     if z > float(p["sensitivity"]):
