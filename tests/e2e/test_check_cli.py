@@ -104,7 +104,8 @@ def test_bad_check_files_are_one_line_with_file_and_line(
             "check x",
         ),
         (
-            "    metrics:\n      - name: m\n        expression: amount\n        fail_if: value > 1\n",
+            "    metrics:\n      - name: m\n        expression: amount\n"
+            "        fail_if: value > 1\n",
             "check m",
         ),
         ("    columns:\n      status: [{range: {min: 0}}]\n", "range(status)"),
