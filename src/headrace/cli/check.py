@@ -50,7 +50,10 @@ def check(
             )
             console.print(f"-- {compiled.aggregate.purpose}", highlight=False)
             console.print(escape(compiled.aggregate.sql) + ";", highlight=False, soft_wrap=True)
-            for query in compiled.extra.values():
+            for query in [
+                *compiled.extra.values(),
+                *([compiled.passing] if compiled.passing else []),
+            ]:
                 console.print(f"-- {query.purpose}", highlight=False)
                 console.print(escape(query.sql) + ";", highlight=False, soft_wrap=True)
             for name, why in compiled.proven.items():

@@ -42,6 +42,8 @@ class CompiledTable:
     slots: dict[str, str] = field(default_factory=dict)  # check name -> aggregate column
     extra: dict[str, Query] = field(default_factory=dict)  # check name -> own query
     proven: dict[str, str] = field(default_factory=dict)  # check name -> why it holds
+    aliases: list[str] = field(default_factory=list)  # the aggregate's columns, in order
+    passing: Query | None = None  # rows passing every row-level check
 
 
 def transpile(sql: str, dialect: str) -> str:
@@ -94,15 +96,21 @@ def compile_table(
         else:
             continue
         slots[check.name] = alias
-    if row_conditions:
-        any_invalid = " OR ".join(f"({c})" for c, _ in row_conditions)
-        select.append(f"sum(CASE WHEN {any_invalid} THEN 0 ELSE 1 END) AS _passing")
-        for _, cond_params in row_conditions:
-            params += cond_params
     # Completeness of every column comes free with the scan (the summary shows it).
     select += [f"count({quote_ident(c, d)}) AS _nn{i}" for i, c in enumerate(columns)]
     aggregate = Query(f"SELECT {', '.join(select)} FROM {target}", params, f"one scan of {table}")
     compiled = CompiledTable(table, checks, columns, aggregate, slots)
+    compiled.aliases = [item.rsplit(" AS ", 1)[1] for item in select]
+    if row_conditions:
+        # Rows passing every row check: needed only when some check found bad rows (else
+        # it is the row count), so it is its own query instead of doubling every predicate
+        # in the scan.
+        any_invalid = " OR ".join(f"({c})" for c, _ in row_conditions)
+        compiled.passing = Query(
+            f"SELECT sum(CASE WHEN {any_invalid} THEN 0 ELSE 1 END) FROM {target}",
+            [p for _, cond_params in row_conditions for p in cond_params],
+            f"rows of {table} passing every row check (only when one found bad rows)",
+        )
     unique_keys = _unique_keys(engine, table)
     for check in checks:
         if check.kind == "unique":

@@ -13,7 +13,6 @@ from headrace.load import state
 from headrace.load.model import new_run_id
 from headrace.quality.compile import (
     CompiledTable,
-    Query,
     compile_table,
     probe_checks,
     transpile,
@@ -142,7 +141,8 @@ def _run_table(
     engine: EngineAdapter, table: CompiledTable, run_id: str, samples: int
 ) -> tuple[list[CheckResult], dict[str, Any]]:
     t0 = time.perf_counter()
-    row = _one_row(engine, table.aggregate)
+    values = engine.fetchall(table.aggregate.sql, table.aggregate.params)[0]
+    row = dict(zip(table.aliases, values, strict=True))
     scan_ms = (time.perf_counter() - t0) * 1000
     rows = int(row["_rows"] or 0)
     results = []
@@ -159,24 +159,26 @@ def _run_table(
         name: round(100.0 * int(row[f"_nn{i}"] or 0) / rows, 3) if rows else None
         for i, name in enumerate(table.columns)
     }
-    passing = int(row["_passing"]) if "_passing" in row and row["_passing"] is not None else None
+    passing: int | None = None
+    if table.passing is not None:
+        found_bad = any(r.invalid_count for r in results if r.kind in ROW_LEVEL)
+        passing = (
+            int(engine.fetchall(table.passing.sql, table.passing.params)[0][0] or 0)
+            if found_bad
+            else rows
+        )
     summary = {
         "table": table.table,
         "rows": rows,
-        "records_passing": passing if passing is not None else (rows if rows else None),
+        "records_passing": passing,
         "records_passing_pct": round(100.0 * passing / rows, 3)
         if passing is not None and rows
-        else (100.0 if rows else None),
+        else None,
         "completeness_pct": completeness,
         "scan_ms": round(scan_ms, 3),
         "queries": 1 + len(table.extra),
     }
     return results, summary
-
-
-def _one_row(engine: EngineAdapter, query: Query) -> dict[str, Any]:
-    result = engine.fetch_arrow(query.sql, query.params)
-    return {name: result.column(name)[0].as_py() for name in result.column_names}
 
 
 def _judge(
@@ -342,7 +344,7 @@ def _attach_samples(
     if samples <= 0:
         return
     found = engine.fetch_arrow(f"SELECT * FROM ({sql}) AS _hr_sample LIMIT {int(samples)}")
-    result.sample_rows = found.to_pylist()
+    result.sample_rows = found.to_pylist()  # pyarrow only loads when something failed
 
 
 def failing_rows_sql(engine: EngineAdapter, check: CheckDef) -> str | None:
@@ -383,8 +385,8 @@ def _store(engine: EngineAdapter, run: CheckRun) -> None:
     table = state.state_table("check_results", engine.dialect)
     now = state.now()
     with engine.transaction():
-        for r in run.results:
-            values = [
+        rows = [
+            [
                 run.run_id,
                 r.table,
                 r.check,
@@ -403,9 +405,14 @@ def _store(engine: EngineAdapter, run: CheckRun) -> None:
                 now,
                 r.failing_rows_sql,
             ]
+            for r in run.results
+        ]
+        if rows:
+            # One multi-row INSERT: a statement per result costs more than the checks.
+            marks = "(" + state.placeholders(engine, len(rows[0])) + ")"
             engine.execute(
-                f"INSERT INTO {table} VALUES ({state.placeholders(engine, len(values))})",
-                values,
+                f"INSERT INTO {table} VALUES {', '.join([marks] * len(rows))}",
+                [value for row in rows for value in row],
             )
         record = state.RunRecord(
             run.run_id,
