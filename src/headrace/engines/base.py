@@ -212,8 +212,11 @@ class EngineAdapter(ABC):
         """User-visible schemas (system schemas excluded)."""
 
     @abstractmethod
-    def list_tables(self, schema: str | None = None) -> list[TableInfo]:
-        """Tables and views, optionally of one schema, with row and size estimates."""
+    def list_tables(self, schema: str | None = None, *, sizes: bool = True) -> list[TableInfo]:
+        """Tables and views, optionally of one schema, with row and size estimates.
+
+        ``sizes=False`` skips the size in bytes, which can cost a metadata walk per table.
+        """
 
     @abstractmethod
     def columns(self, table: str | exp.Table) -> list[ColumnInfo]:

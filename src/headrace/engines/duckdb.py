@@ -270,7 +270,7 @@ class DuckDBAdapter(EngineAdapter):
         )
         return [r[0] for r in rows]
 
-    def list_tables(self, schema: str | None = None) -> list[TableInfo]:
+    def list_tables(self, schema: str | None = None, *, sizes: bool = True) -> list[TableInfo]:
         """Tables (with row estimates and persisted size) and views."""
         rows = self.fetchall(
             """
@@ -291,7 +291,7 @@ class DuckDBAdapter(EngineAdapter):
                 name=n,
                 kind=k,
                 row_estimate=int(est) if est is not None else None,
-                size_bytes=self._table_bytes(s, n) if k == "table" else None,
+                size_bytes=self._table_bytes(s, n) if k == "table" and sizes else None,
             )
             for s, n, k, est in rows
         ]

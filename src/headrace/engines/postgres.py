@@ -316,14 +316,14 @@ class PostgresAdapter(EngineAdapter):
         )
         return [r[0] for r in rows]
 
-    def list_tables(self, schema: str | None = None) -> list[TableInfo]:
+    def list_tables(self, schema: str | None = None, *, sizes: bool = True) -> list[TableInfo]:
         """Tables, partitioned tables, views and materialised views with estimates."""
         rows = self.fetchall(
             """
             SELECT n.nspname, c.relname,
                    CASE WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END,
                    CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END,
-                   CASE WHEN c.relkind IN ('r', 'p', 'm')
+                   CASE WHEN c.relkind IN ('r', 'p', 'm') AND %s
                         THEN pg_total_relation_size(c.oid) END
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p', 'v', 'm')
@@ -331,7 +331,7 @@ class PostgresAdapter(EngineAdapter):
               AND (%s::text IS NULL OR n.nspname = %s::text)
             ORDER BY 1, 2
             """,
-            [schema, schema],
+            [sizes, schema, schema],
         )
         return [TableInfo(s, n, k, est, size) for s, n, k, est, size in rows]
 

@@ -168,7 +168,7 @@ def drop_leftovers(engine: EngineAdapter, schema_name: str) -> list[str]:
     """Janitor: drop staging tables a crashed run may have left (never the case with
     transactional DDL, but an older version or a manual COMMIT could)."""
     dropped = []
-    for info in engine.list_tables(schema_name):
+    for info in engine.list_tables(schema_name, sizes=False):
         if info.kind == "table" and info.name.startswith(f"{STAGING_PREFIX}new_"):
             engine.execute(
                 f"DROP TABLE IF EXISTS {quote_ident(info.schema, engine.dialect)}."

@@ -78,7 +78,7 @@ def state_table(name: str, dialect: str) -> str:
 
 def ensure_state(engine: EngineAdapter) -> None:
     """Create the state schema and tables if missing (idempotent, cheap when present)."""
-    existing = {t.name for t in engine.list_tables(STATE_SCHEMA)}
+    existing = {t.name for t in engine.list_tables(STATE_SCHEMA, sizes=False)}
     if set(_TABLES) <= existing:
         return
     engine.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(STATE_SCHEMA, engine.dialect)}")
