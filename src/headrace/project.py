@@ -7,6 +7,7 @@ project root; URLs given on the command line are relative to the working directo
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,12 @@ if TYPE_CHECKING:
     from headrace.demo import DemoResult
     from headrace.engines.base import EngineAdapter, PingResult
     from headrace.load.model import LoadRequest, LoadResult
-    from headrace.load.pipelines import PipelineOutcome
     from headrace.load.quarantine import QuarantineSummary
     from headrace.load.runner import Progress
     from headrace.quality.compile import CompiledTable
     from headrace.quality.model import CheckDef
     from headrace.quality.run import CheckRun
+    from headrace.runtime.dag import RunOutcome
     from headrace.schema import Contract, TableSchema
 
 
@@ -77,11 +78,18 @@ class Project:
         to: str | None = None,
         progress: Progress | None = None,
         base_dir: Path | None = None,
+        lock: str | None = None,
+        lock_wait: float = 0.0,
     ) -> LoadResult:
-        """Run one load into ``to`` (a URL or connection name; default the warehouse)."""
+        """Run one load into ``to`` (a URL or connection name; default the warehouse);
+        with ``lock``, no other run holding that lock on the target overlaps it."""
         from headrace.load.runner import run_load
+        from headrace.runtime.lock import run_lock
 
-        with self.engine(to) as engine:
+        with (
+            self.engine(to) as engine,
+            run_lock(engine, lock or "", lock_wait) if lock else (nullcontext()),
+        ):
             return run_load(
                 engine,
                 request,
@@ -91,31 +99,42 @@ class Project:
             )
 
     def run_pipelines(
-        self, names: list[str], progress: Progress | None = None, *, checks: bool = True
-    ) -> list[PipelineOutcome]:
-        """Run named pipelines (all when ``names`` is empty) in dependency order; with
-        ``checks``, each loaded table's checks run right after its load."""
-        from headrace.load.pipelines import run_pipelines
+        self,
+        names: list[str],
+        progress: Progress | None = None,
+        *,
+        checks: bool = True,
+        threads: int = 1,
+        resume: bool = False,
+        wait_s: float | None = None,
+    ) -> RunOutcome:
+        """Run named pipelines (all when ``names`` is empty) as a DAG; with ``checks``,
+        each loaded table's checks run right after its load."""
+        from headrace.runtime.dag import run_dag
 
-        def load(_name: str, request: LoadRequest, to: str | None) -> LoadResult:
-            return self.load(request, to=to, progress=progress, base_dir=self.root)
-
-        def check(result: LoadResult, to: str | None) -> CheckRun | None:
-            from headrace.quality.run import run_checks
-            from headrace.quality.spec import load_project_checks
-
-            with self.engine(to) as engine:
-                wanted = ".".join(engine.split_table(result.table))
-                checks = [
-                    c
-                    for c in load_project_checks(self.config_file, self.root)
-                    if ".".join(engine.split_table(c.table)) == wanted
-                ]
-                return run_checks(engine, checks) if checks else None
-
-        return run_pipelines(
-            self.config.pipelines, names, load, self.root, check if checks else None
+        return run_dag(
+            self,
+            names,
+            threads=threads,
+            resume=resume,
+            wait_s=wait_s,
+            run_checks=checks,
+            progress=progress,
         )
+
+    def checks_for_table(self, table: str, to: str | None = None) -> CheckRun | None:
+        """Run the project's checks on one table (None when it has none)."""
+        from headrace.quality.run import run_checks
+        from headrace.quality.spec import load_project_checks
+
+        with self.engine(to) as engine:
+            wanted = ".".join(engine.split_table(table))
+            checks = [
+                c
+                for c in load_project_checks(self.config_file, self.root)
+                if ".".join(engine.split_table(c.table)) == wanted
+            ]
+            return run_checks(engine, checks) if checks else None
 
     def quarantine_list(
         self, to: str | None = None, table: str | None = None

@@ -113,8 +113,10 @@ def test_run_pipelines_from_project(tmp_path: Path) -> None:
     result = run("run", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert [p["name"] for p in payload["pipelines"]] == ["customers", "orders"]
-    assert payload["pipelines"][1]["rows_quarantined"] == 1
+    assert [p["name"] for p in payload["steps"]] == ["customers", "orders"]
+    assert payload["steps"][1]["rows_quarantined"] == 1
+    assert {p["status"] for p in payload["steps"]} == {"succeeded"}
+    assert payload["steps"][0]["attempts"] == 1
     missing = run("run", "nope", cwd=tmp_path)
     assert missing.returncode == 2 and "unknown pipeline 'nope'" in missing.stderr
 
@@ -143,9 +145,9 @@ def test_run_blocking_check_failure_skips_downstream(tmp_path: Path) -> None:
     result = run("run", "--json", cwd=tmp_path)
     assert result.returncode == 1
     payload = json.loads(result.stdout)
-    statuses = {p["name"]: p["status"] for p in payload["pipelines"]}
+    statuses = {p["name"]: p["status"] for p in payload["steps"]}
     assert statuses == {"customers": "failed", "orders": "skipped"}
-    customers = payload["pipelines"][0]
+    customers = payload["steps"][0]
     assert customers["rows_loaded"] == 2  # loaded, then judged
     assert customers["checks"]["status"] == "failed"
     assert "unique(customer_id)" in customers["error"]

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from headrace.config.durations import DURATION_FORMS, parse_duration
-from headrace.config.pipelines import PipelineConfig
+from headrace.config.pipelines import PipelineConfig, RuntimeConfig
 from headrace.errors import UsageError
 
 DEFAULT_WAREHOUSE = "duckdb:///warehouse.duckdb"
@@ -104,6 +104,7 @@ class ProjectConfig(BaseModel):
     models: dict[str, Any] = Field(default_factory=dict)
     checks: list[dict[str, Any]] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
 
     @field_validator("warehouse")
     @classmethod

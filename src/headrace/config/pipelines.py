@@ -35,6 +35,26 @@ class CsvConfig(BaseModel):
     encoding: str | None = None
 
 
+class RetryConfig(BaseModel):
+    """Retry policy for TransientError: attempts, exponential backoff with jitter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    initial_delay: float = Field(default=1.0, ge=0)
+    max_delay: float = Field(default=30.0, ge=0)
+    jitter: float = Field(default=1.0, ge=0)
+
+
+class RuntimeConfig(BaseModel):
+    """Project-wide defaults for ``headrace run``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retries: RetryConfig = Field(default_factory=RetryConfig)
+    lock_wait: float = Field(default=0.0, ge=0)  # seconds to wait for another run's lock
+
+
 class PipelineConfig(BaseModel):
     """One named load: a source (files or SQL) into one table."""
 
@@ -54,3 +74,4 @@ class PipelineConfig(BaseModel):
     # A check file (relative to the project root): its row-level checks for this table
     # run while loading, and failing rows are quarantined with the check's name.
     checks: str | None = None
+    retries: RetryConfig | None = None  # default: runtime.retries

@@ -22,7 +22,7 @@ from headrace.demo.tables import DATA_DIR, DEMO_TABLES, QUARANTINE_TABLE
 from headrace.errors import HeadraceError
 
 if TYPE_CHECKING:
-    from headrace.load.pipelines import PipelineOutcome
+    from headrace.runtime.dag import StepOutcome as PipelineOutcome
 
 
 def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
@@ -37,7 +37,7 @@ def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
     write_project_files(directory)
     project = Project.discover(start=directory)
     # The demo runs its own checks once, after every table is loaded.
-    outcomes = project.run_pipelines([], checks=False)
+    outcomes = project.run_pipelines([], checks=False).steps
     _raise_on_failure(outcomes)
     results = {o.name: o.result for o in outcomes if o.result is not None}
     tables = [

@@ -6,29 +6,16 @@ after another in dependency order, and a failure skips the pipelines that depend
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from headrace.errors import ConfigError, HeadraceError, UsageError
+from headrace.errors import ConfigError, UsageError
 from headrace.load.options import build_request
 
 if TYPE_CHECKING:
     from headrace.config.pipelines import PipelineConfig
-    from headrace.load.model import LoadRequest, LoadResult
-    from headrace.quality.run import CheckRun
-
-
-@dataclass
-class PipelineOutcome:
-    """How one pipeline ended."""
-
-    name: str
-    status: str  # succeeded | failed | skipped
-    result: LoadResult | None = None
-    error: str | None = None
-    checks: CheckRun | None = None
+    from headrace.load.model import LoadRequest
 
 
 def request_for(name: str, config: PipelineConfig, root: Path) -> LoadRequest:
@@ -94,39 +81,3 @@ def order(pipelines: dict[str, PipelineConfig], selected: Sequence[str]) -> list
     for name in selected or list(pipelines):
         visit(name)
     return result
-
-
-def run_pipelines(
-    pipelines: dict[str, PipelineConfig],
-    selected: Sequence[str],
-    load: Callable[[str, LoadRequest, str | None], LoadResult],
-    root: Path,
-    check: Callable[[LoadResult, str | None], CheckRun | None] | None = None,
-) -> list[PipelineOutcome]:
-    """Run in dependency order; a failed pipeline skips everything downstream of it.
-
-    After each load, ``check`` runs the table's checks: a failing blocking check fails the
-    pipeline (its rows stay loaded) so that pipelines depending on it are skipped.
-    """
-    outcomes: dict[str, PipelineOutcome] = {}
-    for name in order(pipelines, selected):
-        config = pipelines[name]
-        blocked = [d for d in config.depends_on if outcomes[d].status != "succeeded"]
-        if blocked:
-            outcomes[name] = PipelineOutcome(name, "skipped", error=f"{blocked[0]} did not succeed")
-            continue
-        try:
-            request = request_for(name, config, root)
-            outcome = PipelineOutcome(name, "succeeded", load(name, request, config.to))
-            outcomes[name] = outcome
-            assert outcome.result is not None
-            outcome.checks = check(outcome.result, config.to) if check else None
-            blocking = [
-                r for r in (outcome.checks.results if outcome.checks else []) if r.blocking_failure
-            ]
-            if blocking:
-                outcome.status = "failed"
-                outcome.error = f"blocking check {blocking[0].check} failed on {blocking[0].table}"
-        except HeadraceError as exc:
-            outcomes[name] = PipelineOutcome(name, "failed", error=str(exc))
-    return list(outcomes.values())

@@ -43,6 +43,12 @@ _TABLES = {
         "table_name TEXT PRIMARY KEY, schema_json TEXT NOT NULL, run_id TEXT NOT NULL,"
         " updated_at TIMESTAMPTZ NOT NULL"
     ),
+    "steps": (
+        "run_id TEXT NOT NULL, step TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,"
+        " rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, load_run_id TEXT,"
+        " error TEXT, PRIMARY KEY (run_id, step)"
+    ),
     "check_results": (
         "run_id TEXT NOT NULL, table_name TEXT NOT NULL, check_name TEXT NOT NULL,"
         " kind TEXT NOT NULL, column_name TEXT, status TEXT NOT NULL, severity TEXT NOT NULL,"

@@ -1,0 +1,1 @@
+"""Runtime: run pipelines as a DAG with retries, locks, resume and a persisted state."""

@@ -1,0 +1,299 @@
+"""``headrace run``: the project's pipelines as a DAG, with retries, locks and resume.
+
+Every run and step has a state (queued, running, retrying, succeeded, failed, skipped,
+cancelled) written to ``_headrace.runs`` / ``_headrace.steps`` in the project warehouse
+as it changes, so a crashed or interrupted run can be inspected and resumed. Each load is
+itself exactly-once (one transaction), so re-running any step is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from headrace.errors import HeadraceError
+from headrace.load import state
+from headrace.load.model import new_run_id
+from headrace.load.pipelines import order, request_for
+from headrace.runtime.retry import RetryPolicy, call_with_retry
+
+if TYPE_CHECKING:
+    from headrace.engines.base import EngineAdapter
+    from headrace.load.model import LoadResult
+    from headrace.load.runner import Progress
+    from headrace.project import Project
+    from headrace.quality.run import CheckRun
+
+DONE = ("succeeded", "failed", "skipped", "cancelled")
+
+
+@dataclass
+class StepOutcome:
+    """One step of a run."""
+
+    name: str
+    status: str = "queued"
+    attempts: int = 0
+    result: LoadResult | None = None
+    checks: CheckRun | None = None
+    error: str | None = None
+    note: str | None = None
+    started_at: Any = None
+    finished_at: Any = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented step fields, plus the load's figures."""
+        r = self.result
+        return {
+            "name": self.name,
+            "status": self.status,
+            "attempts": self.attempts,
+            "rows_read": r.rows_read if r else 0,
+            "rows_loaded": r.rows_loaded if r else 0,
+            "rows_quarantined": r.rows_quarantined if r else 0,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "note": self.note,
+            "load_run_id": r.run_id if r else None,
+            "checks": self.checks.to_json() if self.checks else None,
+        }
+
+
+@dataclass
+class RunOutcome:
+    """A whole ``headrace run``."""
+
+    run_id: str
+    status: str
+    steps: list[StepOutcome]
+    resumed_from: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"run_id", "status", "steps": [...]}``."""
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "resumed_from": self.resumed_from,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def run_dag(
+    project: Project,
+    names: list[str],
+    *,
+    threads: int = 1,
+    resume: bool = False,
+    wait_s: float | None = None,
+    run_checks: bool = True,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Run the selected pipelines (all when empty) and their dependencies."""
+    pipelines = project.config.pipelines
+    names_in_order = order(pipelines, names)  # unknown names and cycles fail before anything
+    requests = {n: request_for(n, pipelines[n], project.root) for n in names_in_order}
+    run_id = new_run_id()
+    steps = {n: StepOutcome(n) for n in names_in_order}
+    lock_wait = project.config.runtime.lock_wait if wait_s is None else wait_s
+    with project.engine(None) as store:
+        state.ensure_state(store)
+        resumed_from = _resume(store, steps) if resume else None
+        run = state.RunRecord(
+            run_id,
+            "run",
+            ", ".join(names_in_order),
+            "pipelines",
+            state.now(),
+            details={"resumed_from": resumed_from},
+        )
+        _save(store, run, steps.values())
+        try:
+            _execute(project, store, run, steps, requests, threads, lock_wait, run_checks, progress)
+        except KeyboardInterrupt:
+            for step in steps.values():
+                if step.status not in DONE:
+                    step.status, step.error = "cancelled", "interrupted"
+            run.status = "cancelled"
+            _save(store, run, steps.values())
+            raise
+        failed = [s for s in steps.values() if s.status in ("failed", "cancelled")]
+        run.status = "failed" if failed else "succeeded"
+        run.finished_at = state.now()
+        run.rows_read = sum(s.result.rows_read for s in steps.values() if s.result)
+        run.rows_loaded = sum(s.result.rows_loaded for s in steps.values() if s.result)
+        run.rows_quarantined = sum(s.result.rows_quarantined for s in steps.values() if s.result)
+        run.error = failed[0].error if failed else None
+        _save(store, run, steps.values())
+    return RunOutcome(run_id, run.status, list(steps.values()), resumed_from)
+
+
+def _execute(
+    project: Project,
+    store: EngineAdapter,
+    run: state.RunRecord,
+    steps: dict[str, StepOutcome],
+    requests: dict[str, Any],
+    threads: int,
+    lock_wait: float,
+    run_checks: bool,
+    progress: Progress | None,
+) -> None:
+    pipelines = project.config.pipelines
+    default = project.config.runtime.retries
+
+    def ready(name: str) -> bool | None:
+        """True to run, False to wait, None to skip (a dependency did not succeed)."""
+        deps = [steps[d] for d in pipelines[name].depends_on if d in steps]
+        if any(d.status in ("failed", "skipped", "cancelled") for d in deps):
+            return None
+        return all(d.status == "succeeded" for d in deps)
+
+    def run_step(name: str) -> None:
+        step = steps[name]
+        config = pipelines[name]
+        retry = config.retries or default
+        policy = RetryPolicy(retry.max_attempts, retry.initial_delay, retry.max_delay, retry.jitter)
+        started = time.perf_counter()
+        step.status, step.started_at, step.attempts = "running", state.now(), 1
+        _save_step(store, run.run_id, step)
+
+        def on_retry(attempt: int, error: BaseException, delay: float) -> None:
+            step.status, step.attempts, step.error = "retrying", attempt + 1, str(error)
+            _save_step(store, run.run_id, step)
+
+        try:
+            step.result, step.attempts = call_with_retry(
+                lambda: project.load(
+                    requests[name],
+                    to=config.to,
+                    progress=progress,
+                    base_dir=project.root,
+                    lock=f"pipeline:{name}",
+                    lock_wait=lock_wait,
+                ),
+                policy,
+                on_retry=on_retry,
+            )
+            step.status, step.error = "succeeded", None
+            if run_checks and step.result is not None:
+                step.checks = project.checks_for_table(step.result.table, config.to)
+                blocking = [
+                    r for r in (step.checks.results if step.checks else []) if r.blocking_failure
+                ]
+                if blocking:
+                    step.status = "failed"
+                    step.error = f"blocking check {blocking[0].check} failed on {blocking[0].table}"
+        except HeadraceError as exc:
+            step.status, step.error = "failed", str(exc)
+        finally:
+            step.seconds = time.perf_counter() - started
+            step.finished_at = state.now()
+            if step.status in ("running", "retrying"):
+                step.status = "cancelled"
+            _save_step(store, run.run_id, step)
+
+    pending = [n for n in steps if steps[n].status == "queued"]
+    if threads <= 1:
+        for name in pending:
+            verdict = ready(name)
+            if verdict is None:
+                _skip(store, run.run_id, steps[name], pipelines[name].depends_on, steps)
+            else:
+                run_step(name)
+        return
+    running: dict[Future[None], str] = {}
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="headrace-step") as pool:
+        while pending or running:
+            for name in list(pending):
+                verdict = ready(name)
+                if verdict is None:
+                    pending.remove(name)
+                    _skip(store, run.run_id, steps[name], pipelines[name].depends_on, steps)
+                elif verdict and len(running) < threads:
+                    pending.remove(name)
+                    running[pool.submit(run_step, name)] = name
+            if running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    future.result()
+            elif pending:
+                # Nothing runnable and nothing running: the rest wait on skipped steps.
+                for name in pending:
+                    _skip(store, run.run_id, steps[name], pipelines[name].depends_on, steps)
+                pending.clear()
+
+
+def _skip(
+    store: EngineAdapter,
+    run_id: str,
+    step: StepOutcome,
+    deps: list[str],
+    steps: dict[str, StepOutcome],
+) -> None:
+    blocker = next((d for d in deps if d in steps and steps[d].status != "succeeded"), "?")
+    step.status, step.error = "skipped", f"{blocker} did not succeed"
+    _save_step(store, run_id, step)
+
+
+def _resume(store: EngineAdapter, steps: dict[str, StepOutcome]) -> str | None:
+    """Mark steps that succeeded in the last failed or cancelled run as done."""
+    runs = state.state_table("runs", store.dialect)
+    last = store.fetchall(
+        f"SELECT run_id, status FROM {runs} WHERE kind = 'run' ORDER BY started_at DESC LIMIT 1"
+    )
+    if not last or last[0][1] not in ("failed", "cancelled"):
+        return None
+    previous = str(last[0][0])
+    done = store.fetchall(
+        f"SELECT step FROM {state.state_table('steps', store.dialect)}"
+        f" WHERE run_id = {state.ph(store)} AND status = 'succeeded'",
+        [previous],
+    )
+    for (name,) in done:
+        if name in steps:
+            steps[name].status = "succeeded"
+            steps[name].note = f"succeeded in run {previous}; not repeated"
+    return previous
+
+
+# Worker threads share the run store's connection; one writer at a time.
+_STORE_LOCK = threading.Lock()
+
+
+def _save(store: EngineAdapter, run: state.RunRecord, steps: Any) -> None:
+    with _STORE_LOCK, store.transaction():
+        state.write_run(store, run)
+        for step in steps:
+            _write_step(store, run.run_id, step)
+
+
+def _save_step(store: EngineAdapter, run_id: str, step: StepOutcome) -> None:
+    with _STORE_LOCK, store.transaction():
+        _write_step(store, run_id, step)
+
+
+def _write_step(store: EngineAdapter, run_id: str, step: StepOutcome) -> None:
+    table = state.state_table("steps", store.dialect)
+    p = state.ph(store)
+    store.execute(f"DELETE FROM {table} WHERE run_id = {p} AND step = {p}", [run_id, step.name])
+    r = step.result
+    values = [
+        run_id,
+        step.name,
+        "load",
+        step.status,
+        step.attempts,
+        step.started_at,
+        step.finished_at,
+        r.rows_read if r else None,
+        r.rows_loaded if r else None,
+        r.rows_quarantined if r else None,
+        r.run_id if r else None,
+        step.error,
+    ]
+    store.execute(f"INSERT INTO {table} VALUES ({state.placeholders(store, len(values))})", values)
