@@ -14,6 +14,7 @@ from headrace.load import arrow_path, file_load, publish, scan, state
 from headrace.load.model import LoadRequest, LoadResult, WriteMode
 from headrace.load.plan import TargetPlan, reconcile_schema, require_columns
 from headrace.load.scan import FileReadError, TargetColumn
+from headrace.runtime.faults import fault_point
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -121,6 +122,7 @@ def load_files(
                 progress(done_rows, done_bytes)
             if request.incremental is not None and request.incremental.kind == "files":
                 state.remember_file(engine, plan.table, remembered[file.path], read, result.run_id)
+            fault_point("after_file")
         if dest is not None and schema is not None:
             loaded, merged_away = publish.publish(
                 engine, dest, plan.table, schema, key, target_exists=plan.exists

@@ -21,6 +21,7 @@ from headrace.load.from_files import load_files
 from headrace.load.from_sql import load_sql
 from headrace.load.model import LoadRequest, LoadResult, SqlSource, new_run_id
 from headrace.load.plan import merge_key, plan_target
+from headrace.runtime.faults import fault_point
 
 if TYPE_CHECKING:
     from headrace.engines.base import EngineAdapter
@@ -74,10 +75,12 @@ def run_load(
                 before_commit(engine, result)
             _finish_run(run, result)
             state.write_run(engine, run)
+            fault_point("before_commit")
 
     try:
         try:
             attempt(capped=True)
+            fault_point("after_commit")
         except HeadraceError as exc:
             if engine.dialect != "duckdb" or not out_of_memory(exc):
                 raise

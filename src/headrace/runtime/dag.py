@@ -18,6 +18,7 @@ from headrace.errors import HeadraceError
 from headrace.load import state
 from headrace.load.model import new_run_id
 from headrace.load.pipelines import order, request_for
+from headrace.runtime.faults import maybe_transient
 from headrace.runtime.retry import RetryPolicy, call_with_retry
 
 if TYPE_CHECKING:
@@ -166,15 +167,20 @@ def _execute(
             _save_step(store, run.run_id, step)
 
         try:
-            step.result, step.attempts = call_with_retry(
-                lambda: project.load(
+
+            def attempt() -> LoadResult:
+                maybe_transient(name)
+                return project.load(
                     requests[name],
                     to=config.to,
                     progress=progress,
                     base_dir=project.root,
                     lock=f"pipeline:{name}",
                     lock_wait=lock_wait,
-                ),
+                )
+
+            step.result, step.attempts = call_with_retry(
+                attempt,
                 policy,
                 on_retry=on_retry,
             )
