@@ -80,15 +80,19 @@ class Project:
         base_dir: Path | None = None,
         lock: str | None = None,
         lock_wait: float = 0.0,
+        timeout: float | None = None,
     ) -> LoadResult:
         """Run one load into ``to`` (a URL or connection name; default the warehouse);
-        with ``lock``, no other run holding that lock on the target overlaps it."""
+        with ``lock``, no other run holding that lock on the target overlaps it; past
+        ``timeout`` seconds the running statement is cancelled and the load rolls back."""
         from headrace.load.runner import run_load
         from headrace.runtime.lock import run_lock
+        from headrace.runtime.timeout import step_timeout
 
         with (
             self.engine(to) as engine,
-            run_lock(engine, lock or "", lock_wait) if lock else (nullcontext()),
+            run_lock(engine, lock or "", lock_wait) if lock else nullcontext(),
+            step_timeout(engine, timeout),
         ):
             return run_load(
                 engine,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SqlSourceConfig(BaseModel):
@@ -75,3 +75,16 @@ class PipelineConfig(BaseModel):
     # run while loading, and failing rows are quarantined with the check's name.
     checks: str | None = None
     retries: RetryConfig | None = None  # default: runtime.retries
+    timeout: float | str | None = None  # seconds or a duration ("10m"); default: none
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout_seconds(cls, value: Any) -> float | None:
+        from headrace.config.durations import parse_duration
+
+        if value is None:
+            return None
+        seconds = parse_duration(value) if isinstance(value, str) else float(value)
+        if seconds <= 0:
+            raise ValueError("timeout must be above zero")
+        return seconds

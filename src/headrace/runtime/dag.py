@@ -177,6 +177,7 @@ def _execute(
                     base_dir=project.root,
                     lock=f"pipeline:{name}",
                     lock_wait=lock_wait,
+                    timeout=float(config.timeout) if config.timeout else None,
                 )
 
             step.result, step.attempts = call_with_retry(

@@ -54,7 +54,7 @@ def call_with_retry(
     retrying = Retrying(
         stop=stop_after_attempt(max(1, policy.max_attempts)),
         wait=wait_exponential_jitter(
-            initial=policy.initial_delay, max=policy.max_delay, jitter=policy.jitter
+            multiplier=policy.initial_delay, max=policy.max_delay, jitter=policy.jitter
         ),
         retry=retry_if_exception_type(TransientError),
         before_sleep=before_sleep,

@@ -1,0 +1,114 @@
+"""Runtime primitives on a real warehouse: retries, timeouts, locks, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from headrace.engines.registry import create_engine
+from headrace.errors import TerminalError, TransientError
+from headrace.project import Project
+from headrace.runtime.lock import LockTimeout, run_lock
+from headrace.runtime.retry import RetryPolicy, call_with_retry
+
+
+def test_retry_only_transient_errors() -> None:
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("connection lost")
+        return "ok"
+
+    retries: list[int] = []
+    result = call_with_retry(
+        flaky, RetryPolicy(5, 0.0, 0.0, 0.0), on_retry=lambda n, e, d: retries.append(n)
+    )
+    assert result == ("ok", 3) and retries == [1, 2]
+
+    def broken() -> str:
+        calls.append(1)
+        raise TerminalError("syntax error")
+
+    calls.clear()
+    with pytest.raises(TerminalError):
+        call_with_retry(broken, RetryPolicy(5, 0.0, 0.0, 0.0))
+    assert len(calls) == 1
+
+
+def test_lock_excludes_a_second_holder(engine_url: str) -> None:
+    with create_engine(engine_url) as first, create_engine(engine_url) as second:
+        with run_lock(first, "pipeline:x"):
+            with pytest.raises(LockTimeout) as info, run_lock(second, "pipeline:x", 0.3):
+                pass
+            assert "another run of pipeline:x" in str(info.value)
+            with run_lock(second, "pipeline:other"):
+                pass  # other names do not collide
+        with run_lock(second, "pipeline:x"):
+            pass  # released
+
+
+def _project(tmp_path: Path, pipelines: str) -> Project:
+    (tmp_path / "headrace.yml").write_text(
+        "warehouse: duckdb:///w.duckdb\n"
+        "runtime: {retries: {max_attempts: 2, initial_delay: 0, max_delay: 0, jitter: 0}}\n"
+        "pipelines:\n" + pipelines
+    )
+    return Project.discover(start=tmp_path)
+
+
+def test_step_timeout_cancels_and_rolls_back(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    with create_engine("duckdb:///:memory:") as scratch:
+        scratch.execute(
+            f"COPY (SELECT range AS id, 'row ' || range AS note FROM range(3000000))"
+            f" TO '{big}' (HEADER)"
+        )
+    project = _project(tmp_path, "  big: {source: big.csv, table: raw.big, timeout: 0.05}\n")
+    outcome = project.run_pipelines([])
+    step = outcome.steps[0]
+    assert (outcome.status, step.status, step.attempts) == ("failed", "failed", 2)
+    assert "timeout" in str(step.error)
+    with create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}") as engine:
+        assert not engine.table_exists("raw.big")
+        steps = engine.fetchall("SELECT status, attempts FROM _headrace.steps")
+        assert steps == [("failed", 2)]
+
+
+def test_injected_transient_faults_are_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.csv").write_text("id\n1\n2\n")
+    project = _project(tmp_path, "  a: {source: a.csv, table: raw.a}\n")
+    from headrace.runtime import dag
+
+    calls: list[str] = []
+
+    def first_attempt_fails(step: str) -> None:
+        calls.append(step)
+        if len(calls) == 1:
+            raise TransientError("injected")
+
+    monkeypatch.setattr(dag, "maybe_transient", first_attempt_fails)
+    outcome = project.run_pipelines([])
+    assert (outcome.status, outcome.steps[0].attempts) == ("succeeded", 2)
+    with create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}") as engine:
+        assert engine.fetchall("SELECT count(*) FROM raw.a") == [(2,)]
+
+
+def test_resume_skips_succeeded_steps(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id\n1\n2\n")
+    project = _project(
+        tmp_path,
+        "  a: {source: a.csv, table: raw.a}\n  b: {source: b.csv, table: raw.b, depends_on: [a]}\n",
+    )
+    first = project.run_pipelines([])
+    assert [s.status for s in first.steps] == ["succeeded", "failed"]
+    (tmp_path / "b.csv").write_text("id\n3\n")
+    second = project.run_pipelines([], resume=True)
+    assert second.resumed_from == first.run_id
+    assert [(s.status, s.attempts) for s in second.steps] == [("succeeded", 0), ("succeeded", 1)]
+    with create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}") as engine:
+        assert engine.fetchall("SELECT count(*) FROM raw.a") == [(2,)]  # not loaded twice
