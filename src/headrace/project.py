@@ -111,6 +111,7 @@ class Project:
         threads: int = 1,
         resume: bool = False,
         wait_s: float | None = None,
+        window: tuple[str, str] | None = None,
     ) -> RunOutcome:
         """Run named pipelines (all when ``names`` is empty) as a DAG; with ``checks``,
         each loaded table's checks run right after its load."""
@@ -124,6 +125,7 @@ class Project:
             wait_s=wait_s,
             run_checks=checks,
             progress=progress,
+            window=window,
         )
 
     def checks_for_table(self, table: str, to: str | None = None) -> CheckRun | None:

@@ -112,3 +112,32 @@ def test_resume_skips_succeeded_steps(tmp_path: Path) -> None:
     assert [(s.status, s.attempts) for s in second.steps] == [("succeeded", 0), ("succeeded", 1)]
     with create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}") as engine:
         assert engine.fetchall("SELECT count(*) FROM raw.a") == [(2,)]  # not loaded twice
+
+
+def test_backfill_interval_by_interval_exactly_once(tmp_path: Path, engine_url: str) -> None:
+    source = tmp_path / "source.duckdb"
+    with create_engine(f"duckdb:///{source}") as src:
+        src.execute(
+            "CREATE TABLE events AS SELECT range AS id,"
+            " TIMESTAMP '2026-01-01' + INTERVAL (range) HOUR AS ts FROM range(72)"
+        )
+    (tmp_path / "headrace.yml").write_text(
+        "warehouse: duckdb:///w.duckdb\n"
+        f"connections:\n  src: duckdb:///{source}\n  target: {engine_url}\n"
+        "pipelines:\n"
+        "  events:\n"
+        "    source: {connection: src, table: events}\n"
+        "    table: raw.events\n"
+        "    to: target\n"
+        "    incremental: cursor:ts\n"
+        "    interval: 1d\n"
+    )
+    project = Project.discover(start=tmp_path)
+    first = project.run_pipelines([], window=("2026-01-01", "2026-01-03"))
+    assert [s.name for s in first.steps] == ["events@2026-01-01", "events@2026-01-02"]
+    assert [s.result.rows_loaded for s in first.steps if s.result] == [24, 24]
+    again = project.run_pipelines([], window=("2026-01-01", "2026-01-04"))
+    assert [s.result.rows_read for s in again.steps if s.result] == [0, 0, 24]
+    with create_engine(engine_url) as target:
+        assert target.fetchall("SELECT count(*), count(DISTINCT id) FROM raw.events") == [(72, 72)]
+        assert target.fetchall("SELECT count(*) FROM _headrace.intervals") == [(3,)]

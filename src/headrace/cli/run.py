@@ -30,6 +30,12 @@ def run(
         float | None,
         typer.Option("--wait", help="Seconds to wait for another run of a pipeline to finish."),
     ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Backfill from this date/time (inclusive).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Backfill up to this date/time (exclusive).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the pipelines defined in headrace.yml; exit 1 unless every step succeeded."""
@@ -43,9 +49,17 @@ def run(
         raise typer.BadParameter(
             f"no pipelines in {project.config_file or 'headrace.yml'}; add a pipelines: section"
         )
+    if (start is None) != (end is None):
+        raise typer.BadParameter("give both --start and --end to backfill")
+    window = (start, end) if start is not None and end is not None else None
     with LoadProgress(None, enabled=not as_json and threads == 1) as progress:
         outcome = project.run_pipelines(
-            list(pipelines or []), progress=progress, threads=threads, resume=resume, wait_s=wait
+            list(pipelines or []),
+            progress=progress,
+            threads=threads,
+            resume=resume,
+            wait_s=wait,
+            window=window,
         )
     if as_json:
         print_json(outcome.to_json())

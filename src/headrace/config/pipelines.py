@@ -76,6 +76,17 @@ class PipelineConfig(BaseModel):
     checks: str | None = None
     retries: RetryConfig | None = None  # default: runtime.retries
     timeout: float | str | None = None  # seconds or a duration ("10m"); default: none
+    interval: float | str = 86400.0  # backfill interval (seconds or a duration); default 1d
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval_seconds(cls, value: Any) -> float:
+        from headrace.config.durations import parse_duration
+
+        seconds = parse_duration(value) if isinstance(value, str) else float(value)
+        if seconds <= 0:
+            raise ValueError("interval must be above zero")
+        return seconds
 
     @field_validator("timeout", mode="before")
     @classmethod

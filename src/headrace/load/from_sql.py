@@ -47,12 +47,26 @@ def load_sql(
     if incremental is not None and incremental.kind != "cursor":
         raise UsageError("--incremental files is for file sources; use cursor:COLUMN here")
     try:
-        sql, params = _source_query(
-            src,
-            source,
-            incremental,
-            state.read_watermark(engine, plan.table, source_key) if incremental else None,
-        )
+        if request.window is not None:
+            if incremental is None or incremental.column is None:
+                raise UsageError(
+                    f"backfill needs a cursor: {request.table} has no incremental: cursor:COL"
+                )
+            if state.interval_done(engine, plan.table, source_key, request.window[0]):
+                result.sources[source_key] = {
+                    "format": "sql",
+                    "interval": list(request.window),
+                    "skipped": "already loaded",
+                }
+                return
+            sql, params = _window_query(src, source, incremental.column, request.window)
+        else:
+            sql, params = _source_query(
+                src,
+                source,
+                incremental,
+                state.read_watermark(engine, plan.table, source_key) if incremental else None,
+            )
         batches = src.stream_arrow(sql, params, batch_rows=arrow_path.BATCH_ROWS)
         first = next(batches, None)
         arrow_schema = (
@@ -116,7 +130,14 @@ def load_sql(
             result.rows_loaded -= merged_away
         result.sources.setdefault(source_key, {"format": "sql"})
         state.record_schema(engine, plan.table, schema, result.run_id)
-        if incremental is not None and cursor and counts.cursor_max is not None:
+        if request.window is not None:
+            # The interval is remembered in the same transaction as its rows; a backfill
+            # never moves the watermark of the regular incremental loads.
+            state.remember_interval(
+                engine, plan.table, source_key, request.window, counts.read, result.run_id
+            )
+            result.sources[source_key] = {"format": "sql", "interval": list(request.window)}
+        elif incremental is not None and cursor and counts.cursor_max is not None:
             kind = schema.type_of(cursor)
             value = json.dumps({"value": _text(counts.cursor_max), "type": str(kind)})
             state.write_watermark(engine, plan.table, source_key, cursor, value, result.run_id)
@@ -132,17 +153,37 @@ def _text(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+def _window_query(
+    src: EngineAdapter, source: SqlSource, column: str, window: tuple[str, str]
+) -> tuple[str, list[Any]]:
+    """Rows with ``lo <= column < hi``, the bounds cast to the column's own type."""
+    from headrace.schema import LogicalType
+
+    base = _base_query(src, source)
+    quoted = quote_ident(column, src.dialect)
+    probe = src.fetch_arrow(f"SELECT {quoted} FROM ({base}) AS _hr_probe LIMIT 0")
+    kind = LogicalType.from_arrow(probe.schema.field(0).type).sql(src.dialect)
+    ph = "%s" if src.dialect == "postgres" else "?"
+    return (
+        f"SELECT * FROM ({base}) AS _hr_win WHERE {quoted} >= CAST({ph} AS {kind})"
+        f" AND {quoted} < CAST({ph} AS {kind})",
+        list(window),
+    )
+
+
+def _base_query(src: EngineAdapter, source: SqlSource) -> str:
+    if source.table:
+        return f"SELECT * FROM {src.quote_table(source.table)}"
+    return f"SELECT * FROM ({source.query}) AS _hr_src"
+
+
 def _source_query(
     src: EngineAdapter, source: SqlSource, incremental: Any, watermark: str | None
 ) -> tuple[str, list[Any]]:
     from headrace.config import parse_duration
     from headrace.schema import LogicalType
 
-    base = (
-        f"SELECT * FROM {src.quote_table(source.table)}"
-        if source.table
-        else f"SELECT * FROM ({source.query}) AS _hr_src"
-    )
+    base = _base_query(src, source)
     if incremental is None or watermark is None:
         return base, []
     stored = json.loads(watermark)

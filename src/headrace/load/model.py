@@ -83,6 +83,8 @@ class LoadRequest:
     pipeline: str | None = None
     # Row-level quality checks applied while loading (failing rows are quarantined).
     row_checks: list[CheckDef] = field(default_factory=list)
+    # Backfill: load only rows with lo <= cursor < hi, once per interval (ISO bounds).
+    window: tuple[str, str] | None = None
 
 
 @dataclass

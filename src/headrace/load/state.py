@@ -49,6 +49,11 @@ _TABLES = {
         " rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, load_run_id TEXT,"
         " error TEXT, PRIMARY KEY (run_id, step)"
     ),
+    "intervals": (
+        "table_name TEXT NOT NULL, source TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL,"
+        " rows_read BIGINT, run_id TEXT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,"
+        " PRIMARY KEY (table_name, source, lo)"
+    ),
     "check_results": (
         "run_id TEXT NOT NULL, table_name TEXT NOT NULL, check_name TEXT NOT NULL,"
         " kind TEXT NOT NULL, column_name TEXT, status TEXT NOT NULL, severity TEXT NOT NULL,"
@@ -230,4 +235,32 @@ def record_schema(engine: EngineAdapter, table: str, schema: TableSchema, run_id
     engine.execute(
         f"INSERT INTO {target} VALUES ({placeholders(engine, 4)})",
         [table, json.dumps(schema.to_dict()), run_id, now()],
+    )
+
+
+def interval_done(engine: EngineAdapter, table: str, source: str, lo: str) -> bool:
+    """Whether a backfill already loaded the interval starting at ``lo``."""
+    p = ph(engine)
+    return bool(
+        engine.fetchall(
+            f"SELECT 1 FROM {state_table('intervals', engine.dialect)}"
+            f" WHERE table_name = {p} AND source = {p} AND lo = {p}",
+            [table, source, lo],
+        )
+    )
+
+
+def remember_interval(
+    engine: EngineAdapter,
+    table: str,
+    source: str,
+    window: tuple[str, str],
+    rows: int,
+    run_id: str,
+) -> None:
+    """Record a loaded backfill interval (same transaction as its rows)."""
+    engine.execute(
+        f"INSERT INTO {state_table('intervals', engine.dialect)}"
+        f" VALUES ({placeholders(engine, 7)})",
+        [table, source, window[0], window[1], rows, run_id, now()],
     )

@@ -64,6 +64,15 @@ class StepOutcome:
         }
 
 
+@dataclass(frozen=True)
+class StepSpec:
+    """What a step runs: a pipeline's load (for a backfill, one interval of it)."""
+
+    pipeline: str
+    request: Any  # LoadRequest
+    deps: tuple[str, ...]
+
+
 @dataclass
 class RunOutcome:
     """A whole ``headrace run``."""
@@ -92,13 +101,23 @@ def run_dag(
     wait_s: float | None = None,
     run_checks: bool = True,
     progress: Progress | None = None,
+    window: tuple[str, str] | None = None,
 ) -> RunOutcome:
-    """Run the selected pipelines (all when empty) and their dependencies."""
+    """Run the selected pipelines (all when empty) and their dependencies; with ``window``
+    backfill cursor pipelines interval by interval, each interval exactly once."""
     pipelines = project.config.pipelines
     names_in_order = order(pipelines, names)  # unknown names and cycles fail before anything
-    requests = {n: request_for(n, pipelines[n], project.root) for n in names_in_order}
+    if window is None:
+        specs = {
+            n: StepSpec(
+                n, request_for(n, pipelines[n], project.root), tuple(pipelines[n].depends_on)
+            )
+            for n in names_in_order
+        }
+    else:
+        specs = _backfill_specs(project, names, names_in_order, window)
     run_id = new_run_id()
-    steps = {n: StepOutcome(n) for n in names_in_order}
+    steps = {n: StepOutcome(n) for n in specs}
     lock_wait = project.config.runtime.lock_wait if wait_s is None else wait_s
     with project.engine(None) as store:
         state.ensure_state(store)
@@ -106,14 +125,14 @@ def run_dag(
         run = state.RunRecord(
             run_id,
             "run",
-            ", ".join(names_in_order),
+            ", ".join(dict.fromkeys(spec.pipeline for spec in specs.values())),
             "pipelines",
             state.now(),
             details={"resumed_from": resumed_from},
         )
         _save(store, run, steps.values())
         try:
-            _execute(project, store, run, steps, requests, threads, lock_wait, run_checks, progress)
+            _execute(project, store, run, steps, specs, threads, lock_wait, run_checks, progress)
         except KeyboardInterrupt:
             for step in steps.values():
                 if step.status not in DONE:
@@ -137,7 +156,7 @@ def _execute(
     store: EngineAdapter,
     run: state.RunRecord,
     steps: dict[str, StepOutcome],
-    requests: dict[str, Any],
+    specs: dict[str, StepSpec],
     threads: int,
     lock_wait: float,
     run_checks: bool,
@@ -148,14 +167,14 @@ def _execute(
 
     def ready(name: str) -> bool | None:
         """True to run, False to wait, None to skip (a dependency did not succeed)."""
-        deps = [steps[d] for d in pipelines[name].depends_on if d in steps]
+        deps = [steps[d] for d in specs[name].deps if d in steps]
         if any(d.status in ("failed", "skipped", "cancelled") for d in deps):
             return None
         return all(d.status == "succeeded" for d in deps)
 
     def run_step(name: str) -> None:
         step = steps[name]
-        config = pipelines[name]
+        config = pipelines[specs[name].pipeline]
         retry = config.retries or default
         policy = RetryPolicy(retry.max_attempts, retry.initial_delay, retry.max_delay, retry.jitter)
         started = time.perf_counter()
@@ -171,11 +190,11 @@ def _execute(
             def attempt() -> LoadResult:
                 maybe_transient(name)
                 return project.load(
-                    requests[name],
+                    specs[name].request,
                     to=config.to,
                     progress=progress,
                     base_dir=project.root,
-                    lock=f"pipeline:{name}",
+                    lock=f"pipeline:{specs[name].pipeline}",
                     lock_wait=lock_wait,
                     timeout=float(config.timeout) if config.timeout else None,
                 )
@@ -208,7 +227,7 @@ def _execute(
         for name in pending:
             verdict = ready(name)
             if verdict is None:
-                _skip(store, run.run_id, steps[name], pipelines[name].depends_on, steps)
+                _skip(store, run.run_id, steps[name], list(specs[name].deps), steps)
             else:
                 run_step(name)
         return
@@ -219,7 +238,7 @@ def _execute(
                 verdict = ready(name)
                 if verdict is None:
                     pending.remove(name)
-                    _skip(store, run.run_id, steps[name], pipelines[name].depends_on, steps)
+                    _skip(store, run.run_id, steps[name], list(specs[name].deps), steps)
                 elif verdict and len(running) < threads:
                     pending.remove(name)
                     running[pool.submit(run_step, name)] = name
@@ -231,8 +250,74 @@ def _execute(
             elif pending:
                 # Nothing runnable and nothing running: the rest wait on skipped steps.
                 for name in pending:
-                    _skip(store, run.run_id, steps[name], pipelines[name].depends_on, steps)
+                    _skip(store, run.run_id, steps[name], list(specs[name].deps), steps)
                 pending.clear()
+
+
+def _backfill_specs(
+    project: Project, names: list[str], names_in_order: list[str], window: tuple[str, str]
+) -> dict[str, StepSpec]:
+    """One step per interval of every cursor pipeline; each waits for the one before it and
+    for the last interval of the pipelines it depends on."""
+    import dataclasses
+
+    from headrace.errors import UsageError
+
+    pipelines = project.config.pipelines
+    specs: dict[str, StepSpec] = {}
+    last: dict[str, str] = {}
+    for name in names_in_order:
+        config = pipelines[name]
+        request = request_for(name, config, project.root)
+        if request.incremental is None or request.incremental.kind != "cursor":
+            if name in names:
+                raise UsageError(
+                    f"pipeline {name} cannot be backfilled: it has no incremental: cursor:COL",
+                    hint="backfill works interval by interval on a cursor column",
+                )
+            continue
+        previous: str | None = None
+        for lo, hi in intervals(window[0], window[1], float(config.interval)):
+            step = f"{name}@{lo}"
+            deps = tuple(last[d] for d in config.depends_on if d in last)
+            specs[step] = StepSpec(
+                name,
+                dataclasses.replace(request, window=(lo, hi)),
+                deps + ((previous,) if previous else ()),
+            )
+            previous = step
+        if previous:
+            last[name] = previous
+    if not specs:
+        raise UsageError("nothing to backfill: no pipeline has incremental: cursor:COL")
+    return specs
+
+
+def intervals(start: str, end: str, seconds: float) -> list[tuple[str, str]]:
+    """Half-open intervals [lo, hi) covering [start, end); days print as dates."""
+    import datetime as dt
+
+    from headrace.errors import UsageError
+
+    try:
+        lo, stop = dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end)
+    except ValueError as exc:
+        raise UsageError(
+            f"bad --start/--end: {exc}", hint="use ISO dates like 2026-01-31"
+        ) from None
+    if stop <= lo:
+        raise UsageError(f"--end {end} is not after --start {start}")
+    step = dt.timedelta(seconds=seconds)
+    whole_days = seconds % 86400 == 0 and lo.time() == dt.time(0)
+    fmt = "%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M:%S"
+    found = []
+    while lo < stop:
+        hi = min(lo + step, stop)
+        found.append((lo.strftime(fmt), hi.strftime(fmt)))
+        lo = hi
+    if len(found) > 10_000:
+        raise UsageError(f"{len(found)} intervals: widen interval: or shorten the range")
+    return found
 
 
 def _skip(
