@@ -21,6 +21,7 @@ import asyncio
 import ipaddress
 import random
 import socket
+import struct
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
@@ -68,7 +69,7 @@ def _linger_zero(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is not None:
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00" * 2)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
             pass
 
@@ -86,7 +87,8 @@ class FaultProxy:
         self.bytes_upstream = 0  # client -> server, all connections
         self._random = random.Random(seed)
         self._pipes: set[_Pipe] = set()
-        self._byte_triggers: list[int] = []  # absolute bytes_upstream thresholds
+        self._byte_plan: list[int] = []  # byte counts still to wait for, in order
+        self._byte_threshold: int | None = None  # absolute bytes_upstream of the next drop
         self._patterns: list[bytes] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
@@ -141,9 +143,11 @@ class FaultProxy:
         """Abort every open connection now; return how many there were."""
         return self._call(self._drop_now())
 
-    def drop_after_upstream_bytes(self, count: int) -> None:
-        """Once ``count`` more bytes have gone client -> server, abort every connection."""
-        self._call(self._arm_bytes(count))
+    def drop_after_upstream_bytes(self, count: int, times: int = 1) -> None:
+        """Abort every connection once ``count`` more bytes have gone client -> server;
+        with ``times`` > 1, again after each further ``count`` bytes (counted from the
+        previous drop, so each retry gets its own drop part-way through)."""
+        self._call(self._arm_bytes([count] * times))
 
     def drop_on(self, pattern: bytes) -> None:
         """Once a client sends ``pattern``: forward it, then abort before any reply."""
@@ -190,8 +194,15 @@ class FaultProxy:
     async def _drop_now(self) -> int:
         return self._abort_all()
 
-    async def _arm_bytes(self, count: int) -> None:
-        self._byte_triggers.append(self.bytes_upstream + count)
+    async def _arm_bytes(self, counts: list[int]) -> None:
+        self._byte_plan.extend(counts)
+        if self._byte_threshold is None:
+            self._next_byte_threshold()
+
+    def _next_byte_threshold(self) -> None:
+        self._byte_threshold = (
+            self.bytes_upstream + self._byte_plan.pop(0) if self._byte_plan else None
+        )
 
     async def _arm_pattern(self, pattern: bytes) -> None:
         self._patterns.append(pattern)
@@ -271,9 +282,8 @@ class FaultProxy:
                     self._patterns.remove(hit)
                     self._after_send(pipe)
                     return
-                due = [t for t in self._byte_triggers if self.bytes_upstream >= t]
-                if due:
-                    self._byte_triggers = [t for t in self._byte_triggers if t not in due]
+                if self._byte_threshold is not None and self.bytes_upstream >= self._byte_threshold:
+                    self._next_byte_threshold()
                     self._abort_all()
                     return
         except (ConnectionError, OSError, asyncio.CancelledError):

@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         # Without standalone mode click returns typer.Exit's code instead of exiting.
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code:
+            if code == 130:  # click turned Ctrl-C into a quiet abort
+                print_error("interrupted: running steps were rolled back")
             sys.exit(code)
     except HeadraceError as exc:
         if debug:
