@@ -128,7 +128,7 @@ def test_run_reports_config_errors_with_line(tmp_path: Path) -> None:
     )
     result = run("run", cwd=tmp_path)
     assert result.returncode == 2
-    assert "cycle" in result.stderr
+    assert "cycle" in result.stderr and "headrace.yml:5" in result.stderr
 
 
 def test_run_blocking_check_failure_skips_downstream(tmp_path: Path) -> None:

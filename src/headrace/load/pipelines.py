@@ -53,8 +53,23 @@ def request_for(name: str, config: PipelineConfig, root: Path) -> LoadRequest:
     )
 
 
-def order(pipelines: dict[str, PipelineConfig], selected: Sequence[str]) -> list[str]:
-    """Selected pipelines (all when empty) plus their dependencies, dependencies first."""
+def order(
+    pipelines: dict[str, PipelineConfig],
+    selected: Sequence[str],
+    config_file: Path | None = None,
+) -> list[str]:
+    """Selected pipelines (all when empty) plus their dependencies, dependencies first.
+
+    DAG mistakes (unknown dependency, cycle) name the file and the line of the
+    ``depends_on`` at fault, before anything runs.
+    """
+
+    def where(name: str) -> dict[str, object]:
+        return {
+            "file": str(config_file) if config_file else None,
+            "line": _line(config_file, ("pipelines", name, "depends_on")),
+        }
+
     unknown = [n for n in selected if n not in pipelines]
     if unknown:
         known = ", ".join(sorted(pipelines)) or "none defined"
@@ -62,7 +77,11 @@ def order(pipelines: dict[str, PipelineConfig], selected: Sequence[str]) -> list
     for name, config in pipelines.items():
         for dep in config.depends_on:
             if dep not in pipelines:
-                raise ConfigError(f"pipeline {name!r} depends on unknown pipeline {dep!r}")
+                raise ConfigError(
+                    f"pipeline {name!r} depends on unknown pipeline {dep!r}",
+                    hint=f"pipelines: {', '.join(sorted(pipelines))}",
+                    **where(name),  # type: ignore[arg-type]
+                )
     result: list[str] = []
     visiting: list[str] = []
 
@@ -71,7 +90,11 @@ def order(pipelines: dict[str, PipelineConfig], selected: Sequence[str]) -> list
             return
         if name in visiting:
             cycle = " -> ".join([*visiting[visiting.index(name) :], name])
-            raise ConfigError(f"pipelines depend on each other in a cycle: {cycle}")
+            raise ConfigError(
+                f"pipelines depend on each other in a cycle: {cycle}",
+                hint="remove one of these depends_on entries",
+                **where(name),  # type: ignore[arg-type]
+            )
         visiting.append(name)
         for dep in pipelines[name].depends_on:
             visit(dep)
@@ -81,3 +104,16 @@ def order(pipelines: dict[str, PipelineConfig], selected: Sequence[str]) -> list
     for name in selected or list(pipelines):
         visit(name)
     return result
+
+
+def _line(config_file: Path | None, path: tuple[str, ...]) -> int | None:
+    """The line of ``path`` in the project file (re-read only to point at a mistake)."""
+    if config_file is None:
+        return None
+    from headrace.config.yamltree import nearest_line, parse_yaml, read_text_file
+
+    try:
+        document = parse_yaml(read_text_file(config_file, "config file"), file=str(config_file))
+    except ConfigError:
+        return None
+    return nearest_line(document.lines, path)

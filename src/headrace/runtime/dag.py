@@ -106,7 +106,8 @@ def run_dag(
     """Run the selected pipelines (all when empty) and their dependencies; with ``window``
     backfill cursor pipelines interval by interval, each interval exactly once."""
     pipelines = project.config.pipelines
-    names_in_order = order(pipelines, names)  # unknown names and cycles fail before anything
+    # Unknown names, unknown dependencies and cycles fail here, before anything runs.
+    names_in_order = order(pipelines, names, project.config_file)
     if window is None:
         specs = {
             n: StepSpec(
