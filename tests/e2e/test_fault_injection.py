@@ -6,8 +6,9 @@ once, and the run history agreeing with the data.
 Kill points are the test-only pauses of ``headrace.runtime.faults`` (``HEADRACE_TEST_PAUSE``
 makes the process print ``headrace-paused:POINT`` and sleep, and the test kills it there)
 plus seeded random instants. Kill points here: 12 pause kills of ``headrace load`` (3 points
-x clean/bad data x 2 engines), 6 random instants, 4 pause kills of ``headrace run``, 2 in
-the resume-after-crash test and 6 first runs killed in the contention tests: 30 in all.
+x clean/bad data x 2 engines), 6 random instants, 4 pause kills of ``headrace run``, 3 first
+runs killed in the contention tests, 2 in the resume-after-crash test and 1 in the DuckDB
+--wait test: 28 in all.
 """
 
 from __future__ import annotations
@@ -329,12 +330,6 @@ def test_resume_runs_only_what_failed(engine_url: str, tmp_path: Path) -> None:
     assert _rows(engine_url, "SELECT count(*) FROM raw.b") == [(70,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="headrace bug: a run killed with SIGKILL stays 'running' in _headrace.runs and "
-    "--resume only continues runs marked failed/cancelled, so it silently starts over "
-    "(resumed_from null, succeeded steps repeated)",
-)
 def test_resume_after_a_killed_run(engine_url: str, tmp_path: Path) -> None:
     project = _project(
         tmp_path / "project",
@@ -419,12 +414,6 @@ def test_duckdb_second_run_on_shared_file_fails_in_one_line(
     _assert_one_clean_load(duckdb_url, data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="headrace bug: with the DuckDB warehouse held by another run, `headrace run "
-    "--wait 30` fails at once: opening the run store is neither retried nor covered by "
-    "--wait, so the TransientError 'locked by another process' ends the run",
-)
 def test_duckdb_second_run_on_shared_file_waits_for_the_first(
     duckdb_url: str, datasets: dict[str, Dataset], tmp_path: Path
 ) -> None:
@@ -540,13 +529,6 @@ def test_run_through_randomly_dropped_connections_is_exact(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="headrace bug: a dropped idle connection of the run store is never replaced: "
-    "EngineAdapter.transaction() sets _tx_depth before PostgresAdapter.conn checks "
-    "closed, so every later transaction raises 'connection to PostgreSQL lost inside a "
-    "transaction' and `headrace run` exits 1 without its JSON",
-)
 def test_run_with_store_through_dropped_connections_recovers(
     proxied_pg: ProxyTarget, proxy_csv: tuple[Path, int, int], tmp_path: Path
 ) -> None:

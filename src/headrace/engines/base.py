@@ -171,6 +171,9 @@ class EngineAdapter(ABC):
             finally:
                 self._tx_depth -= 1
             return
+        # Open (or re-open a dropped) connection before counting the transaction as open:
+        # a lost connection is replaced only while no transaction is open on it.
+        self.connect()
         self._tx_depth = 1
         try:
             with self._outer_transaction():

@@ -177,6 +177,9 @@ def _record_failure(engine: EngineAdapter, run: state.RunRecord, result: LoadRes
     _finish_run(run, result_counts)
     try:
         with engine.transaction():
-            state.write_run(engine, run)
+            # A lost COMMIT reply looks like a failure here although the server committed:
+            # never overwrite the record that commit wrote.
+            if state.run_status(engine, run.run_id) != "succeeded":
+                state.write_run(engine, run)
     except Exception:  # noqa: BLE001 - the original error matters more
         pass

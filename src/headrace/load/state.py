@@ -162,6 +162,15 @@ def write_run(engine: EngineAdapter, run: RunRecord) -> None:
     engine.execute(f"INSERT INTO {table} VALUES ({placeholders(engine, len(values))})", values)
 
 
+def run_status(engine: EngineAdapter, run_id: str) -> str | None:
+    """The recorded status of a run, if any."""
+    rows = engine.fetchall(
+        f"SELECT status FROM {state_table('runs', engine.dialect)} WHERE run_id = {ph(engine)}",
+        [run_id],
+    )
+    return str(rows[0][0]) if rows else None
+
+
 @dataclass(frozen=True)
 class IngestedFile:
     """A file remembered by ``--incremental files``."""

@@ -120,8 +120,7 @@ def run_dag(
     run_id = new_run_id()
     steps = {n: StepOutcome(n) for n in specs}
     lock_wait = project.config.runtime.lock_wait if wait_s is None else wait_s
-    with project.engine(None) as store:
-        state.ensure_state(store)
+    with _open_store(project, lock_wait) as store:
         resumed_from = _resume(store, steps) if resume else None
         run = state.RunRecord(
             run_id,
@@ -150,6 +149,25 @@ def run_dag(
         run.error = failed[0].error if failed else None
         _save(store, run, steps.values())
     return RunOutcome(run_id, run.status, list(steps.values()), resumed_from)
+
+
+def _open_store(project: Project, wait_s: float) -> EngineAdapter:
+    """The run store (the project warehouse), waiting up to ``wait_s`` while another
+    process holds it (a DuckDB file admits one writing process at a time)."""
+    from headrace.errors import TransientError
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        store = project.engine(None)
+        try:
+            store.connect()
+            state.ensure_state(store)
+            return store
+        except TransientError:
+            store.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _execute(
@@ -339,7 +357,8 @@ def _resume(store: EngineAdapter, steps: dict[str, StepOutcome]) -> str | None:
     last = store.fetchall(
         f"SELECT run_id, status FROM {runs} WHERE kind = 'run' ORDER BY started_at DESC LIMIT 1"
     )
-    if not last or last[0][1] not in ("failed", "cancelled"):
+    # 'running' too: a run killed with SIGKILL never got to record its end.
+    if not last or last[0][1] not in ("failed", "cancelled", "running"):
         return None
     previous = str(last[0][0])
     done = store.fetchall(
@@ -358,16 +377,31 @@ def _resume(store: EngineAdapter, steps: dict[str, StepOutcome]) -> str | None:
 _STORE_LOCK = threading.Lock()
 
 
+# Run-store writes ride out a dropped connection too: the adapter reconnects on the next
+# attempt (its idle connection may have died while a step was running).
+_STORE_RETRY = RetryPolicy(max_attempts=4, initial_delay=0.1, max_delay=1.0, jitter=0.1)
+
+
 def _save(store: EngineAdapter, run: state.RunRecord, steps: Any) -> None:
-    with _STORE_LOCK, store.transaction():
-        state.write_run(store, run)
-        for step in steps:
-            _write_step(store, run.run_id, step)
+    steps = list(steps)
+
+    def write() -> None:
+        with store.transaction():
+            state.write_run(store, run)
+            for step in steps:
+                _write_step(store, run.run_id, step)
+
+    with _STORE_LOCK:
+        call_with_retry(write, _STORE_RETRY)
 
 
 def _save_step(store: EngineAdapter, run_id: str, step: StepOutcome) -> None:
-    with _STORE_LOCK, store.transaction():
-        _write_step(store, run_id, step)
+    def write() -> None:
+        with store.transaction():
+            _write_step(store, run_id, step)
+
+    with _STORE_LOCK:
+        call_with_retry(write, _STORE_RETRY)
 
 
 def _write_step(store: EngineAdapter, run_id: str, step: StepOutcome) -> None:
