@@ -7,7 +7,8 @@ project root; URLs given on the command line are relative to the working directo
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,7 @@ class Project:
 
         with (
             self.engine(to) as engine,
+            _one_writer(engine),
             run_lock(engine, lock or "", lock_wait) if lock else nullcontext(),
             step_timeout(engine, timeout),
         ):
@@ -219,6 +221,20 @@ class Project:
         itself, which one process cannot open twice with different settings)."""
         _, url = self.connection(target)
         return self.engine(target, read_only=url.scheme != "duckdb")
+
+
+# Loads into one DuckDB database take turns within a process: DuckDB has one writer at a
+# time (parallel writers only conflict and retry), and it parallelises each load itself.
+_DUCKDB_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _one_writer(engine: EngineAdapter) -> AbstractContextManager[object]:
+    if engine.dialect != "duckdb" or engine.url.path in ("", ":memory:"):
+        return nullcontext()
+    key = str(Path(engine.url.path).expanduser().resolve())
+    with _WRITERS_GUARD:
+        return _DUCKDB_WRITERS.setdefault(key, threading.Lock())
 
 
 def resolve_relative(url: EngineURL, base: Path) -> EngineURL:

@@ -141,3 +141,23 @@ def test_backfill_interval_by_interval_exactly_once(tmp_path: Path, engine_url: 
     with create_engine(engine_url) as target:
         assert target.fetchall("SELECT count(*), count(DISTINCT id) FROM raw.events") == [(72, 72)]
         assert target.fetchall("SELECT count(*) FROM _headrace.intervals") == [(3,)]
+
+
+def test_threads_run_independent_steps_and_respect_dependencies(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.csv").write_text("id\n1\n2\n")
+    project = _project(
+        tmp_path,
+        "  a: {source: a.csv, table: raw.a}\n"
+        "  b: {source: b.csv, table: raw.b}\n"
+        "  c: {source: c.csv, table: raw.c, depends_on: [a, b]}\n",
+    )
+    outcome = project.run_pipelines([], threads=2)
+    assert outcome.status == "succeeded"
+    # Loads into one DuckDB file take turns, so none needed a retry for a write conflict.
+    assert [s.attempts for s in outcome.steps] == [1, 1, 1]
+    by_name = {s.name: s for s in outcome.steps}
+    assert by_name["c"].started_at >= max(by_name["a"].finished_at, by_name["b"].finished_at)
+    with create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}") as engine:
+        for table in ("raw.a", "raw.b", "raw.c"):
+            assert engine.fetchall(f"SELECT count(*) FROM {table}") == [(2,)]

@@ -225,7 +225,11 @@ def _execute(
             )
             step.status, step.error = "succeeded", None
             if run_checks and step.result is not None:
-                step.checks = project.checks_for_table(step.result.table, config.to)
+                table = step.result.table
+                # Checks ride out transient faults (a dropped connection) like loads do.
+                step.checks, _ = call_with_retry(
+                    lambda: project.checks_for_table(table, config.to), policy
+                )
                 blocking = [
                     r for r in (step.checks.results if step.checks else []) if r.blocking_failure
                 ]
