@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,12 @@ def test_step_timeout_cancels_and_rolls_back(tmp_path: Path) -> None:
     step = outcome.steps[0]
     assert (outcome.status, step.status, step.attempts) == ("failed", "failed", 2)
     assert "timeout" in str(step.error)
+    assert len(step.attempt_errors) == 2 and all("timeout" in e for e in step.attempt_errors)
     with create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}") as engine:
         assert not engine.table_exists("raw.big")
-        steps = engine.fetchall("SELECT status, attempts FROM _headrace.steps")
-        assert steps == [("failed", 2)]
+        steps = engine.fetchall("SELECT status, attempts, attempt_errors FROM _headrace.steps")
+        assert [(status, attempts) for status, attempts, _ in steps] == [("failed", 2)]
+        assert len(json.loads(steps[0][2])) == 2  # each attempt's error is recorded
 
 
 def test_injected_transient_faults_are_retried(

@@ -47,7 +47,7 @@ _TABLES = {
         "run_id TEXT NOT NULL, step TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,"
         " attempts INTEGER NOT NULL, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,"
         " rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, load_run_id TEXT,"
-        " error TEXT, PRIMARY KEY (run_id, step)"
+        " error TEXT, attempt_errors TEXT, PRIMARY KEY (run_id, step)"
     ),
     "intervals": (
         "table_name TEXT NOT NULL, source TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL,"

@@ -8,10 +8,11 @@ itself exactly-once (one transaction), so re-running any step is safe.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from headrace.errors import HeadraceError
@@ -42,6 +43,7 @@ class StepOutcome:
     checks: CheckRun | None = None
     error: str | None = None
     note: str | None = None
+    attempt_errors: list[str] = field(default_factory=list)  # one per failed attempt
     started_at: Any = None
     finished_at: Any = None
     seconds: float = 0.0
@@ -58,6 +60,7 @@ class StepOutcome:
             "rows_quarantined": r.rows_quarantined if r else 0,
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "attempt_errors": self.attempt_errors,
             "note": self.note,
             "load_run_id": r.run_id if r else None,
             "checks": self.checks.to_json() if self.checks else None,
@@ -202,6 +205,7 @@ def _execute(
 
         def on_retry(attempt: int, error: BaseException, delay: float) -> None:
             step.status, step.attempts, step.error = "retrying", attempt + 1, str(error)
+            step.attempt_errors.append(str(error))
             _save_step(store, run.run_id, step)
 
         try:
@@ -238,6 +242,7 @@ def _execute(
                     step.error = f"blocking check {blocking[0].check} failed on {blocking[0].table}"
         except HeadraceError as exc:
             step.status, step.error = "failed", str(exc)
+            step.attempt_errors.append(str(exc))
         finally:
             step.seconds = time.perf_counter() - started
             step.finished_at = state.now()
@@ -426,5 +431,6 @@ def _write_step(store: EngineAdapter, run_id: str, step: StepOutcome) -> None:
         r.rows_quarantined if r else None,
         r.run_id if r else None,
         step.error,
+        json.dumps(step.attempt_errors),
     ]
     store.execute(f"INSERT INTO {table} VALUES ({state.placeholders(store, len(values))})", values)
