@@ -292,6 +292,14 @@ class PostgresAdapter(EngineAdapter):
                     rows += batch.num_rows
         return rows
 
+    def copy_from(self, copy_sql: str, chunks: Iterable[bytes]) -> int:
+        """Run ``COPY ... FROM STDIN`` feeding it ``chunks`` as they come; rows copied."""
+        with self._guard(copy_sql), self.conn.cursor() as cur:
+            with cur.copy(copy_sql) as copy:
+                for chunk in chunks:
+                    copy.write(chunk)
+            return int(cur.rowcount)
+
     def create_table_from_arrow(self, table: str | exp.Table, schema: pa.Schema) -> None:
         """``CREATE TABLE IF NOT EXISTS`` with columns mapped from an Arrow schema."""
         schema_name, _ = self.split_table(table)

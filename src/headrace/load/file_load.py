@@ -148,12 +148,11 @@ class _Pump(threading.Thread):
             self.error = self.error or exc
 
     def _copy(self, stream: Any) -> int:
-        conn = self.target.conn  # type: ignore[attr-defined]
-        with self.target._guard(self.copy_sql), conn.cursor() as cur:  # type: ignore[attr-defined]
-            with cur.copy(self.copy_sql) as copy:
-                while chunk := stream.read(_PIPE_CHUNK):
-                    copy.write(chunk)
-            return int(cur.rowcount)
+        copy_from = getattr(self.target, "copy_from", None)
+        if copy_from is None:
+            raise TypeError(f"{self.target.name} has no COPY FROM STDIN")
+        chunks = iter(lambda: stream.read(_PIPE_CHUNK), b"")
+        return int(copy_from(self.copy_sql, chunks))
 
     def release(self) -> None:
         """Unblock a pump still waiting for the writer (the SELECT failed before it opened
