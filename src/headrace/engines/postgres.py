@@ -282,18 +282,21 @@ class PostgresAdapter(EngineAdapter):
         # "needed" quoting writes NULL as an empty field and '' as "", which is exactly
         # how PostgreSQL's CSV format tells them apart.
         options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-        rows = 0
-        with self.transaction(), self._guard(copy_sql), self.conn.cursor() as cur:
-            with cur.copy(copy_sql) as copy:
-                for batch in reader:
-                    buffer = io.BytesIO()
-                    pacsv.write_csv(_csv_ready(batch), buffer, options)
-                    copy.write(buffer.getbuffer())
-                    rows += batch.num_rows
-        return rows
+
+        def chunks() -> Iterator[bytes]:
+            for batch in reader:
+                buffer = io.BytesIO()
+                pacsv.write_csv(_csv_ready(batch), buffer, options)
+                yield buffer.getvalue()
+
+        with self.transaction():
+            return self.copy_from(copy_sql, chunks())
 
     def copy_from(self, copy_sql: str, chunks: Iterable[bytes]) -> int:
-        """Run ``COPY ... FROM STDIN`` feeding it ``chunks`` as they come; rows copied."""
+        """Run ``COPY ... FROM STDIN`` feeding it ``chunks`` as they come; rows copied.
+
+        Runs inside the caller's transaction when there is one, else on its own.
+        """
         with self._guard(copy_sql), self.conn.cursor() as cur:
             with cur.copy(copy_sql) as copy:
                 for chunk in chunks:
