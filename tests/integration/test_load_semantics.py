@@ -338,3 +338,19 @@ def test_dates_never_lose_a_time_of_day(engine: EngineAdapter, tmp_path: Path) -
     result = run_load(engine, build_request(source=str(data), table="d", schema_file=schema))
     assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
     assert rows(engine, "SELECT day FROM d") == [(dt.date(2026, 11, 25),)]
+
+
+def test_state_tables_gain_new_columns_on_upgrade(engine: EngineAdapter, tmp_path: Path) -> None:
+    # A warehouse written by an older headrace: _headrace.steps without attempt_errors.
+    engine.execute("CREATE SCHEMA _headrace")
+    engine.execute(
+        "CREATE TABLE _headrace.steps (run_id TEXT NOT NULL, step TEXT NOT NULL,"
+        " kind TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL)"
+    )
+    engine.execute("INSERT INTO _headrace.steps VALUES ('r', 's', 'load', 'succeeded', 1)")
+    state.ensure_state(engine)
+    columns = [c.name for c in engine.columns("_headrace.steps")]
+    assert "attempt_errors" in columns and "load_run_id" in columns
+    assert engine.fetchall("SELECT count(*) FROM _headrace.steps") == [(1,)]
+    source = write(tmp_path / "a.csv", "id\n1\n")
+    assert run_load(engine, build_request(source=str(source), table="t")).rows_loaded == 1

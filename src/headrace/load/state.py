@@ -88,16 +88,51 @@ def state_table(name: str, dialect: str) -> str:
 
 
 def ensure_state(engine: EngineAdapter) -> None:
-    """Create the state schema and tables if missing (idempotent, cheap when present)."""
-    existing = {t.name for t in engine.list_tables(STATE_SCHEMA, sizes=False)}
-    if set(_TABLES) <= existing:
+    """Create the state schema and tables if missing, and add columns a newer headrace
+    expects to tables an older one created (idempotent; one catalog query when current)."""
+    present: dict[str, set[str]] = {}
+    for table, column in engine.fetchall(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        f" WHERE table_schema = {ph(engine)}",
+        [STATE_SCHEMA],
+    ):
+        present.setdefault(str(table), set()).add(str(column))
+    if set(_TABLES) <= set(present) and all(
+        {name for name, _ in _columns(ddl)} <= present[table] for table, ddl in _TABLES.items()
+    ):
         return
     engine.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(STATE_SCHEMA, engine.dialect)}")
-    for name, columns in _TABLES.items():
-        if name not in existing:
-            engine.execute(
-                f"CREATE TABLE IF NOT EXISTS {state_table(name, engine.dialect)} ({columns})"
-            )
+    for table, ddl in _TABLES.items():
+        target = state_table(table, engine.dialect)
+        if table not in present:
+            engine.execute(f"CREATE TABLE IF NOT EXISTS {target} ({ddl})")
+            continue
+        for name, kind in _columns(ddl):
+            if name not in present[table]:
+                # Added columns are nullable: rows written before the upgrade have none.
+                engine.execute(f"ALTER TABLE {target} ADD COLUMN {name} {kind}")
+
+
+def _columns(ddl: str) -> list[tuple[str, str]]:
+    """(name, type) of each column in a state table's DDL (constraints skipped)."""
+    items, depth, current = [], 0, ""
+    for char in ddl:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    items.append(current.strip())
+    found = []
+    for item in items:
+        if item.upper().startswith("PRIMARY KEY"):
+            continue
+        name, _, rest = item.partition(" ")
+        kind = rest.replace("NOT NULL", "").replace("PRIMARY KEY", "").strip()
+        found.append((name, kind))
+    return found
 
 
 def now() -> dt.datetime:
