@@ -72,6 +72,7 @@ def test_load_human_summary_and_rerun_incremental(tmp_path: Path) -> None:
         (["load", "a.csv", "t", "--schema", "nope.yml"], 2, "nope.yml"),
         (["load", "a.csv", "t", "--encoding", "ebcdic"], 2, "encoding"),
         (["load", "duckdb:///x.duckdb", "t"], 2, "--source-table"),
+        (["load", "a.csv", "t", "--incremental", "cursor:id"], 2, "--incremental files"),
         (["quarantine", "show", "no-such-run"], 2, "no run"),
     ],
 )

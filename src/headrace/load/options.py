@@ -60,6 +60,16 @@ def build_request(
             f"{source!r} is a connection, not a file",
             hint="add --source-table NAME or --query 'SELECT ...' to read from it",
         )
+    tracking = Incremental.parse(incremental) if incremental else None
+    if (
+        tracking is not None
+        and tracking.kind == "cursor"
+        and not isinstance(loaded_from, SqlSource)
+    ):
+        raise UsageError(
+            f"--incremental {incremental} reads a table or query; {source!r} is files",
+            hint="for files use --incremental files (skips files already loaded)",
+        )
     options = {k: v for k, v in (csv or {}).items() if v is not None}
     if fmt is not None and fmt not in ("csv", "tsv", "ndjson", "jsonl", "parquet"):
         raise UsageError(f"unknown format {fmt!r}", hint="use csv, tsv, ndjson or parquet")
@@ -76,7 +86,7 @@ def build_request(
         schema=declared,
         write=mode,
         key=keys,
-        incremental=Incremental.parse(incremental) if incremental else None,
+        incremental=tracking,
         contract=agreement,
         pipeline=pipeline,
         row_checks=row_checks,
