@@ -354,3 +354,19 @@ def test_state_tables_gain_new_columns_on_upgrade(engine: EngineAdapter, tmp_pat
     assert engine.fetchall("SELECT count(*) FROM _headrace.steps") == [(1,)]
     source = write(tmp_path / "a.csv", "id\n1\n")
     assert run_load(engine, build_request(source=str(source), table="t")).rows_loaded == 1
+
+
+def test_sql_source_rows_postgres_cannot_store_are_quarantined(
+    pg_url: str, duckdb_url: str
+) -> None:
+    with create_engine(duckdb_url) as source:
+        source.execute("CREATE TABLE notes (id integer, body text)")
+        source.execute("INSERT INTO notes VALUES (1, 'fine'), (2, 'a' || chr(0) || 'b')")
+    with create_engine(pg_url) as target:
+        result = run_load(
+            target, build_request(source=duckdb_url, source_table="notes", table="notes")
+        )
+        assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+        assert target.fetchall("SELECT reason, row_offset FROM _headrace.quarantine") == [
+            ("nul_byte", 2)
+        ]

@@ -1,9 +1,10 @@
-"""Sources -> Arrow batches -> any target's bulk path (PostgreSQL COPY, DuckDB Arrow scan).
+"""SQL sources -> Arrow batches -> any target's bulk path (PostgreSQL COPY, DuckDB scan).
 
-Files are parsed and typed by a scratch in-memory DuckDB (the same SQL as the in-engine
-path); SQL sources stream from their engine and are typed by the same scratch DuckDB. A
-producer thread keeps parsing while the consumer writes to the target, so the two
-engines work at the same time; the queue between them is small, which bounds memory.
+Batches stream from the source engine and are typed and checked by a scratch in-memory
+DuckDB (the same SQL checks as file loads: ``scan.typed_select``). A producer thread keeps
+reading while the consumer writes to the target, so both engines work at the same time;
+the queue between them is small, which bounds memory. (Files reach PostgreSQL through
+``file_load.CopySink`` instead: no Arrow, no Python per row.)
 """
 
 from __future__ import annotations
@@ -113,105 +114,34 @@ class QuarantineBuffer:
 
 
 def split_batch(
-    batch: pa.RecordBatch,
-    columns: Sequence[TargetColumn],
-    *,
-    offset: int,
-    target_dialect: str,
-    has_meta: bool,
+    batch: pa.RecordBatch, columns: Sequence[TargetColumn]
 ) -> tuple[pa.RecordBatch, pa.Table | None]:
-    """(valid rows with exactly the target columns, bad rows as quarantine fields)."""
+    """(valid rows with exactly the target columns, bad rows as quarantine fields).
+
+    Every check already ran in SQL (``_hr_reason`` and friends); this only splits.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n = batch.num_rows
     names = [c.name for c in columns]
-    reason = batch.column("_hr_reason") if has_meta else pa.nulls(n, pa.string())
-    column = batch.column("_hr_column") if has_meta else pa.nulls(n, pa.string())
-    message = batch.column("_hr_message") if has_meta else pa.nulls(n, pa.string())
-    for c in columns:
-        values = batch.column(c.name)
-        if c.required and c.type.name == "text":
-            missing = pc.or_kleene(pc.is_null(values), pc.equal(values, ""))
-            reason, column, message = _flag(
-                missing,
-                reason,
-                column,
-                message,
-                "missing_required",
-                c.name,
-                f"{c.name} is required",
-            )
-        if target_dialect == "postgres" and pa.types.is_string(values.type):
-            # PostgreSQL text cannot hold NUL; DuckDB can, so only this target checks.
-            has_nul = pc.fill_null(pc.match_substring(values, "\x00"), False)
-            reason, column, message = _flag(
-                has_nul,
-                reason,
-                column,
-                message,
-                "nul_byte",
-                c.name,
-                f"{c.name}: contains a NUL byte, which PostgreSQL text cannot store",
-            )
-    bad = pc.is_valid(reason)
+    bad = pc.is_valid(batch.column("_hr_reason"))
     if not pc.any(bad).as_py():
         return pa.RecordBatch.from_arrays([batch.column(c) for c in names], names=names), None
-    good = pc.invert(bad)
-    valid = batch.filter(good)
-    positions = (
-        batch.column("_hr_pos")
-        if has_meta and "_hr_pos" in batch.schema.names
-        else pa.array(range(offset + 1, offset + n + 1), pa.int64())
-    )
-    raw = batch.column("_hr_raw") if "_hr_raw" in batch.schema.names else None
-    if raw is None or pc.all(pc.is_null(pc.filter(raw, bad))).as_py():
-        raw = _rows_as_json(batch, names)
+    valid = batch.filter(pc.invert(bad))
     bad_rows = pa.table(
         {
-            "line": pa.nulls(n, pa.int64()),
-            "row_offset": pc.cast(positions, pa.int64()),
-            "column_name": column,
-            "reason": reason,
-            "message": message,
-            "raw": raw,
+            "line": pa.nulls(batch.num_rows, pa.int64()),
+            "row_offset": pc.cast(batch.column("_hr_pos"), pa.int64()),
+            "column_name": batch.column("_hr_column"),
+            "reason": batch.column("_hr_reason"),
+            "message": batch.column("_hr_message"),
+            "raw": batch.column("_hr_raw"),
         }
     ).filter(bad)
     return (
         pa.RecordBatch.from_arrays([valid.column(c) for c in names], names=names),
         bad_rows,
     )
-
-
-def _flag(
-    mask: Any, reason: Any, column: Any, message: Any, code: str, name: str, text: str
-) -> tuple[Any, Any, Any]:
-    """Set reason/column/message where ``mask`` holds and no earlier reason was set."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    take = pc.and_kleene(pc.fill_null(mask, False), pc.is_null(reason))
-    if not pc.any(take).as_py():
-        return reason, column, message
-    n = len(mask)
-    return (
-        (
-            pc.if_else(take, pa.scalar(code), reason),
-            pc.if_else(take, pa.scalar(name), column),
-            pc.if_else(take, pa.scalar(text), message),
-        )
-        if n
-        else (reason, column, message)
-    )
-
-
-def _rows_as_json(batch: pa.RecordBatch, names: Sequence[str]) -> pa.Array:
-    import json
-
-    import pyarrow as pa
-
-    rows = batch.select(list(names)).to_pylist()
-    return pa.array([json.dumps(r, default=str) for r in rows], pa.string())
 
 
 def with_ordinal(batch: pa.RecordBatch, start: int) -> pa.RecordBatch:

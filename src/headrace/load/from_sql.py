@@ -226,15 +226,14 @@ def _typed_batches(
                 [],
                 columns,
                 position=f"row_number() OVER () + {counts.read}",
+                forbid_nul=dialect == "postgres",
                 row_checks=row_checks,
             )
             typed = scratch.fetch_arrow(select, params)
         finally:
             scratch.conn.unregister(view)
         for part in typed.to_batches():
-            valid, bad = arrow_path.split_batch(
-                part, columns, offset=counts.read, target_dialect=dialect, has_meta=True
-            )
+            valid, bad = arrow_path.split_batch(part, columns)
             if bad is not None:
                 quarantine.add(bad)
                 counts.quarantined += bad.num_rows
