@@ -370,3 +370,17 @@ def test_sql_source_rows_postgres_cannot_store_are_quarantined(
         assert target.fetchall("SELECT reason, row_offset FROM _headrace.quarantine") == [
             ("nul_byte", 2)
         ]
+
+
+def test_merge_with_a_new_column_evolves_stage_and_target(
+    engine: EngineAdapter, tmp_path: Path
+) -> None:
+    first = write(tmp_path / "a.csv", "id,a\n1,x\n")
+    run_load(engine, build_request(source=str(first), table="t", write="merge", key="id"))
+    folder = tmp_path / "more"
+    folder.mkdir()
+    write(folder / "1.csv", "id,a,b\n1,y,z\n")
+    write(folder / "2.csv", "id,a,b,c\n2,w,v,u\n")  # a second new column in a later file
+    result = run_load(engine, build_request(source=str(folder), table="t", write="merge", key="id"))
+    assert result.columns_added == ["b", "c"]
+    assert rows(engine, "SELECT id, a, b, c FROM t") == [(1, "y", "z", None), (2, "w", "v", "u")]

@@ -74,13 +74,9 @@ def load_files(
                     request.write,
                     result.run_id,
                     target_exists=plan.exists,
+                    existing=plan.schema.names if plan.schema else (),
                 )
-                if plan.exists and request.write is not WriteMode.REPLACE:
-                    publish.add_columns(engine, engine.quote_table(plan.table), change.added)
-                    if dest.table != engine.quote_table(plan.table):
-                        publish.add_columns(engine, dest.table, change.added)
-            else:
-                publish.extend_destination(engine, dest, plan.table, change.added)
+            publish.evolve(engine, dest, change.added)
             schema = new_schema
             result.columns_added += [n for n, _ in change.added]
             result.columns_discarded += list(change.discarded)

@@ -84,12 +84,15 @@ def load_sql(
         change = reconcile_schema(plan.schema, source_schema, request, plan.table)
         schema = change.result
         dest = publish.prepare_destination(
-            engine, plan.table, schema, request.write, result.run_id, target_exists=plan.exists
+            engine,
+            plan.table,
+            schema,
+            request.write,
+            result.run_id,
+            target_exists=plan.exists,
+            existing=plan.schema.names if plan.schema else (),
         )
-        if plan.exists and request.write is not WriteMode.REPLACE:
-            publish.add_columns(engine, engine.quote_table(plan.table), change.added)
-            if dest.table != engine.quote_table(plan.table):
-                publish.add_columns(engine, dest.table, change.added)
+        publish.evolve(engine, dest, change.added)
         result.columns_added = [n for n, _ in change.added]
         result.columns_discarded = list(change.discarded)
         names = [n for n, _ in source_schema.columns if n not in change.discarded]

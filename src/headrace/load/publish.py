@@ -7,7 +7,7 @@ table until COMMIT and the new one after it, never an empty or half-built table.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from headrace.engines.sql import quote_ident
@@ -31,6 +31,10 @@ class Destination:
     name: str
     mode: WriteMode
     has_ordinal: bool  # merge stages carry the row order to resolve duplicate keys
+    columns: set[str] = field(default_factory=set)  # what the destination has now
+    # A merge also writes the target: its columns, to evolve it alongside the stage.
+    target: str | None = None
+    target_columns: set[str] = field(default_factory=set)
 
 
 def column_ddl(name: str, kind: LogicalType, required: bool, dialect: str) -> str:
@@ -82,18 +86,20 @@ def prepare_destination(
     run_id: str,
     *,
     target_exists: bool,
+    existing: Sequence[str] = (),
 ) -> Destination:
     """Create what the load writes into: the target (append), a new table (replace) or a
-    stage (merge)."""
+    stage (merge). ``existing`` are the target's columns when it exists."""
     schema_name, name = engine.split_table(table)
     ensure_schema(engine, schema_name)
     target = engine.quote_table(table)
+    target_columns = set(existing) if target_exists else set(schema.names)
     if mode is WriteMode.APPEND or (mode is WriteMode.MERGE and not target_exists):
         if not target_exists:
             create_table(engine, target, schema)
         # A merge into a new table is an append of the de-duplicated rows.
         if mode is WriteMode.APPEND:
-            return Destination(target, schema_name, name, mode, has_ordinal=False)
+            return Destination(target, schema_name, name, mode, False, target_columns)
     suffix = run_id.split("-")[-1]
     if mode is WriteMode.REPLACE:
         new_name = f"{STAGING_PREFIX}new_{name}_{suffix}"
@@ -101,24 +107,29 @@ def prepare_destination(
             f"{quote_ident(schema_name, engine.dialect)}.{quote_ident(new_name, engine.dialect)}"
         )
         create_table(engine, new_table, schema)
-        return Destination(new_table, schema_name, new_name, mode, has_ordinal=False)
+        return Destination(new_table, schema_name, new_name, mode, False, set(schema.names))
     stage_name = f"{STAGING_PREFIX}stage_{name}_{suffix}"
     # TEMP: the stage dies with the session even if the process is killed mid-load.
     stage = quote_ident(stage_name, engine.dialect)
-    create_table(engine, stage, schema, temp=True, ordinal=engine.dialect != "duckdb")
-    return Destination(stage, "", stage_name, mode, has_ordinal=engine.dialect != "duckdb")
+    ordinal = engine.dialect != "duckdb"
+    create_table(engine, stage, schema, temp=True, ordinal=ordinal)
+    return Destination(
+        stage, "", stage_name, mode, ordinal, set(schema.names), target, target_columns
+    )
 
 
-def extend_destination(
-    engine: EngineAdapter, dest: Destination, table: str, added: Sequence[tuple[str, LogicalType]]
+def evolve(
+    engine: EngineAdapter, dest: Destination, added: Sequence[tuple[str, LogicalType]]
 ) -> None:
-    """Evolve: add new columns to the destination and, when it is a stand-in, the target."""
-    if not added:
-        return
-    add_columns(engine, dest.table, added)
-    target = engine.quote_table(table)
-    if dest.mode is WriteMode.MERGE and dest.table != target:
-        add_columns(engine, target, added)
+    """Schema evolution: add the new columns wherever they are still missing (the
+    destination, and the target a merge writes afterwards)."""
+    missing = [(n, t) for n, t in added if n not in dest.columns]
+    add_columns(engine, dest.table, missing)
+    dest.columns.update(n for n, _ in missing)
+    if dest.target is not None:
+        missing = [(n, t) for n, t in added if n not in dest.target_columns]
+        add_columns(engine, dest.target, missing)
+        dest.target_columns.update(n for n, _ in missing)
 
 
 def publish(
