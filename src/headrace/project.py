@@ -8,6 +8,7 @@ project root; URLs given on the command line are relative to the working directo
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from headrace.quality.run import CheckRun
     from headrace.runtime.dag import RunOutcome
     from headrace.schema import Contract, TableSchema
+    from headrace.transform.graph import ProjectGraph
+    from headrace.transform.runner import PlanItem
 
 
 @dataclass
@@ -92,7 +95,7 @@ class Project:
 
         with (
             self.engine(to) as engine,
-            _one_writer(engine),
+            one_writer(engine),
             run_lock(engine, lock or "", lock_wait) if lock else nullcontext(),
             step_timeout(engine, timeout),
         ):
@@ -114,9 +117,10 @@ class Project:
         resume: bool = False,
         wait_s: float | None = None,
         window: tuple[str, str] | None = None,
+        full_refresh: bool = False,
     ) -> RunOutcome:
-        """Run named pipelines (all when ``names`` is empty) as a DAG; with ``checks``,
-        each loaded table's checks run right after its load."""
+        """Run the selected pipelines and models (all when ``names`` is empty) as a DAG;
+        with ``checks``, each written table's checks run right after it is written."""
         from headrace.runtime.dag import run_dag
 
         return run_dag(
@@ -128,10 +132,32 @@ class Project:
             run_checks=checks,
             progress=progress,
             window=window,
+            full_refresh=full_refresh,
         )
 
-    def checks_for_table(self, table: str, to: str | None = None) -> CheckRun | None:
-        """Run the project's checks on one table (None when it has none)."""
+    def graph(self) -> ProjectGraph:
+        """Pipelines and SQL models as one DAG (models found under ``models.path``)."""
+        from headrace.transform.runner import project_graph
+
+        return project_graph(self)
+
+    def plan(self, selectors: list[str], *, full_refresh: bool = False) -> list[PlanItem]:
+        """What ``headrace run`` would do and why, changing nothing."""
+        from headrace.transform.runner import plan
+
+        return plan(self, selectors, full_refresh=full_refresh)
+
+    def compile_model(self, name: str, dialect: str | None = None) -> str:
+        """A model's SQL as it will run (for ``dialect``, default the warehouse's)."""
+        from headrace.transform.runner import compile_sql
+
+        return compile_sql(self, name, dialect)
+
+    def checks_for_table(
+        self, table: str, to: str | None = None, extra: Sequence[CheckDef] = ()
+    ) -> CheckRun | None:
+        """Run the project's checks on one table, plus ``extra`` (a model's own checks);
+        None when there are none."""
         from headrace.quality.run import run_checks
         from headrace.quality.spec import load_project_checks
 
@@ -142,6 +168,7 @@ class Project:
                 for c in load_project_checks(self.config_file, self.root)
                 if ".".join(engine.split_table(c.table)) == wanted
             ]
+            checks.extend(extra)
             return run_checks(engine, checks) if checks else None
 
     def quarantine_list(
@@ -229,7 +256,8 @@ _DUCKDB_WRITERS: dict[str, threading.Lock] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
-def _one_writer(engine: EngineAdapter) -> AbstractContextManager[object]:
+def one_writer(engine: EngineAdapter) -> AbstractContextManager[object]:
+    """Within this process, one writer at a time per DuckDB file (no-op elsewhere)."""
     if engine.dialect != "duckdb" or engine.url.path in ("", ":memory:"):
         return nullcontext()
     key = str(Path(engine.url.path).expanduser().resolve())

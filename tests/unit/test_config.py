@@ -34,7 +34,8 @@ connections:
 pipelines:
   orders: {source: orders.csv, table: raw.orders}
 models:
-  staging: {}
+  config:
+    staging: {materialized: table}
 checks:
   - table: orders
 defaults:
@@ -70,7 +71,8 @@ def test_full_config() -> None:
     assert config.connections["replica-1"].statement_timeout == 30.0
     assert config.pipelines["orders"].source == "orders.csv"
     assert config.pipelines["orders"].table == "raw.orders"
-    assert config.models == {"staging": {}}
+    assert config.models.config["staging"].materialized == "table"
+    assert config.models.dialect == "duckdb"
     assert config.checks == [{"table": "orders"}]
     assert config.defaults == {"batch_size": 10000}
 

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from headrace.config.durations import DURATION_FORMS, parse_duration
 from headrace.config.pipelines import PipelineConfig, RuntimeConfig
+from headrace.config.sql_models import ModelsConfig
 from headrace.errors import UsageError
 
 DEFAULT_WAREHOUSE = "duckdb:///warehouse.duckdb"
@@ -101,7 +102,7 @@ class ProjectConfig(BaseModel):
     connections: dict[ConnectionName, ConnectionConfig] = Field(default_factory=dict)
     # Filled in by later capabilities; kept loose so that older files keep loading.
     pipelines: dict[ConnectionName, PipelineConfig] = Field(default_factory=dict)
-    models: dict[str, Any] = Field(default_factory=dict)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
     checks: list[dict[str, Any]] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)

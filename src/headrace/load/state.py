@@ -61,6 +61,12 @@ _TABLES = {
         " observed_value DOUBLE PRECISION, observed TEXT, threshold TEXT, message TEXT,"
         " duration_ms DOUBLE PRECISION, checked_at TIMESTAMPTZ NOT NULL, failing_rows_sql TEXT"
     ),
+    # One row per SQL model: what was last built, from which inputs, up to which watermark.
+    "models": (
+        "model TEXT PRIMARY KEY, sql_hash TEXT NOT NULL, materialized TEXT NOT NULL,"
+        " columns TEXT, inputs TEXT, version TEXT NOT NULL, watermark TEXT, run_id TEXT NOT NULL,"
+        " built_at TIMESTAMPTZ NOT NULL, rows_written BIGINT"
+    ),
     "quarantine": (
         "run_id TEXT NOT NULL, table_name TEXT NOT NULL, source TEXT NOT NULL, line BIGINT,"
         " row_offset BIGINT, column_name TEXT, reason TEXT NOT NULL, message TEXT NOT NULL,"

@@ -1,9 +1,11 @@
-"""``headrace run``: the project's pipelines as a DAG, with retries, locks and resume.
+"""``headrace run``: the project's pipelines and models as a DAG, with retries, locks and resume.
 
 Every run and step has a state (queued, running, retrying, succeeded, failed, skipped,
 cancelled) written to ``_headrace.runs`` / ``_headrace.steps`` in the project warehouse
 as it changes, so a crashed or interrupted run can be inspected and resumed. Each load is
-itself exactly-once (one transaction), so re-running any step is safe.
+itself exactly-once (one transaction), so re-running any step is safe; so is each model
+build (see ``transform.materialize``). Loads run first where models read their tables,
+then models in dependency order, each followed by the checks on the table it wrote.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from headrace.errors import HeadraceError
 from headrace.load import state
 from headrace.load.model import new_run_id
-from headrace.load.pipelines import order, request_for
+from headrace.load.pipelines import request_for
 from headrace.runtime.faults import maybe_transient
 from headrace.runtime.retry import RetryPolicy, call_with_retry
 
@@ -27,7 +30,10 @@ if TYPE_CHECKING:
     from headrace.load.model import LoadResult
     from headrace.load.runner import Progress
     from headrace.project import Project
+    from headrace.quality.model import CheckDef
     from headrace.quality.run import CheckRun
+    from headrace.transform.graph import ProjectGraph
+    from headrace.transform.materialize import ModelBuild
 
 DONE = ("succeeded", "failed", "skipped", "cancelled")
 
@@ -39,7 +45,9 @@ class StepOutcome:
     name: str
     status: str = "queued"
     attempts: int = 0
+    kind: str = "load"
     result: LoadResult | None = None
+    build: ModelBuild | None = None
     checks: CheckRun | None = None
     error: str | None = None
     note: str | None = None
@@ -53,6 +61,7 @@ class StepOutcome:
         r = self.result
         return {
             "name": self.name,
+            "kind": self.kind,
             "status": self.status,
             "attempts": self.attempts,
             "rows_read": r.rows_read if r else 0,
@@ -64,16 +73,19 @@ class StepOutcome:
             "note": self.note,
             "load_run_id": r.run_id if r else None,
             "checks": self.checks.to_json() if self.checks else None,
+            "model": self.build.to_json() if self.build else None,
         }
 
 
 @dataclass(frozen=True)
 class StepSpec:
-    """What a step runs: a pipeline's load (for a backfill, one interval of it)."""
+    """What a step runs: a pipeline's load (for a backfill, one interval of it) or a
+    model's build."""
 
-    pipeline: str
-    request: Any  # LoadRequest
+    pipeline: str  # the pipeline or model
+    request: Any  # LoadRequest; None for a model
     deps: tuple[str, ...]
+    kind: str = "load"
 
 
 @dataclass
@@ -105,25 +117,36 @@ def run_dag(
     run_checks: bool = True,
     progress: Progress | None = None,
     window: tuple[str, str] | None = None,
+    full_refresh: bool = False,
 ) -> RunOutcome:
-    """Run the selected pipelines (all when empty) and their dependencies; with ``window``
-    backfill cursor pipelines interval by interval, each interval exactly once."""
+    """Run the selected steps (all when empty; ``+name`` adds what it depends on, ``name+``
+    what depends on it, ``tag:x`` models by tag); with ``window`` backfill cursor pipelines
+    interval by interval, each interval exactly once."""
+    from headrace.transform.runner import check_sources, project_graph
+
     pipelines = project.config.pipelines
-    # Unknown names, unknown dependencies and cycles fail here, before anything runs.
-    names_in_order = order(pipelines, names, project.config_file)
+    # Unknown names, unknown references and cycles fail here, before anything runs.
+    graph = project_graph(project)
+    names_in_order = graph.select(names)
     if window is None:
         specs = {
-            n: StepSpec(
-                n, request_for(n, pipelines[n], project.root), tuple(pipelines[n].depends_on)
+            n: (
+                StepSpec(n, request_for(n, pipelines[n], project.root), tuple(node.deps))
+                if node.model is None
+                else StepSpec(n, None, tuple(node.deps), kind="model")
             )
             for n in names_in_order
+            for node in [graph.nodes[n]]
         }
     else:
-        specs = _backfill_specs(project, names, names_in_order, window)
+        loads = [n for n in names_in_order if n in pipelines]
+        specs = _backfill_specs(project, [n for n in names if n in pipelines], loads, window)
     run_id = new_run_id()
-    steps = {n: StepOutcome(n) for n in specs}
+    steps = {n: StepOutcome(n, kind=spec.kind) for n, spec in specs.items()}
     lock_wait = project.config.runtime.lock_wait if wait_s is None else wait_s
     with _open_store(project, lock_wait) as store:
+        if any(spec.kind == "model" for spec in specs.values()):
+            check_sources(store, graph)
         resumed_from = _resume(store, steps) if resume else None
         run = state.RunRecord(
             run_id,
@@ -135,7 +158,15 @@ def run_dag(
         )
         _save(store, run, steps.values())
         try:
-            _execute(project, store, run, steps, specs, threads, lock_wait, run_checks, progress)
+            _execute(
+                project,
+                store,
+                run,
+                steps,
+                specs,
+                _Options(threads, lock_wait, run_checks, full_refresh, graph),
+                progress,
+            )
         except KeyboardInterrupt:
             for step in steps.values():
                 if step.status not in DONE:
@@ -173,19 +204,27 @@ def _open_store(project: Project, wait_s: float) -> EngineAdapter:
             time.sleep(0.2)
 
 
+@dataclass(frozen=True)
+class _Options:
+    threads: int
+    lock_wait: float
+    run_checks: bool
+    full_refresh: bool
+    graph: ProjectGraph
+
+
 def _execute(
     project: Project,
     store: EngineAdapter,
     run: state.RunRecord,
     steps: dict[str, StepOutcome],
     specs: dict[str, StepSpec],
-    threads: int,
-    lock_wait: float,
-    run_checks: bool,
+    options: _Options,
     progress: Progress | None,
 ) -> None:
     pipelines = project.config.pipelines
     default = project.config.runtime.retries
+    threads, lock_wait = options.threads, options.lock_wait
 
     def ready(name: str) -> bool | None:
         """True to run, False to wait, None to skip (a dependency did not succeed)."""
@@ -196,6 +235,9 @@ def _execute(
 
     def run_step(name: str) -> None:
         step = steps[name]
+        if specs[name].kind == "model":
+            _run_model_step(project, store, run.run_id, step, options)
+            return
         config = pipelines[specs[name].pipeline]
         retry = config.retries or default
         policy = RetryPolicy(retry.max_attempts, retry.initial_delay, retry.max_delay, retry.jitter)
@@ -228,18 +270,8 @@ def _execute(
                 on_retry=on_retry,
             )
             step.status, step.error = "succeeded", None
-            if run_checks and step.result is not None:
-                table = step.result.table
-                # Checks ride out transient faults (a dropped connection) like loads do.
-                step.checks, _ = call_with_retry(
-                    lambda: project.checks_for_table(table, config.to), policy
-                )
-                blocking = [
-                    r for r in (step.checks.results if step.checks else []) if r.blocking_failure
-                ]
-                if blocking:
-                    step.status = "failed"
-                    step.error = f"blocking check {blocking[0].check} failed on {blocking[0].table}"
+            if options.run_checks and step.result is not None:
+                _check_table(project, step, step.result.table, config.to, policy)
         except HeadraceError as exc:
             step.status, step.error = "failed", str(exc)
             step.attempt_errors.append(str(exc))
@@ -280,6 +312,71 @@ def _execute(
                 for name in pending:
                     _skip(store, run.run_id, steps[name], list(specs[name].deps), steps)
                 pending.clear()
+
+
+def _check_table(
+    project: Project,
+    step: StepOutcome,
+    table: str,
+    to: str | None,
+    policy: RetryPolicy,
+    extra: Sequence[CheckDef] = (),
+) -> None:
+    """Run the checks on the table a step wrote; a blocking failure fails the step."""
+    # Checks ride out transient faults (a dropped connection) like loads do.
+    step.checks, _ = call_with_retry(lambda: project.checks_for_table(table, to, extra), policy)
+    blocking = [r for r in (step.checks.results if step.checks else []) if r.blocking_failure]
+    if blocking:
+        step.status = "failed"
+        step.error = f"blocking check {blocking[0].check} failed on {blocking[0].table}"
+
+
+def _run_model_step(
+    project: Project, store: EngineAdapter, run_id: str, step: StepOutcome, options: _Options
+) -> None:
+    """Build one model (retrying transient faults), then run the checks on it."""
+    from headrace.transform.runner import build
+
+    retry = project.config.runtime.retries
+    policy = RetryPolicy(retry.max_attempts, retry.initial_delay, retry.max_delay, retry.jitter)
+    model = options.graph.nodes[step.name].model
+    assert model is not None
+    started = time.perf_counter()
+    step.status, step.started_at, step.attempts = "running", state.now(), 1
+    _save_step(store, run_id, step)
+
+    def on_retry(attempt: int, error: BaseException, delay: float) -> None:
+        step.status, step.attempts, step.error = "retrying", attempt + 1, str(error)
+        step.attempt_errors.append(str(error))
+        _save_step(store, run_id, step)
+
+    try:
+        built, step.attempts = call_with_retry(
+            lambda: build(
+                project,
+                step.name,
+                options.graph,
+                new_run_id(),
+                full_refresh=options.full_refresh,
+                lock_wait=options.lock_wait,
+            ),
+            policy,
+            on_retry=on_retry,
+        )
+        step.build, step.status, step.error = built, "succeeded", None
+        if built.action == "unchanged":
+            step.note = built.reason
+        elif options.run_checks:
+            _check_table(project, step, model.name, None, policy, model.checks)
+    except HeadraceError as exc:
+        step.status, step.error = "failed", f"model {step.name}: {exc}"
+        step.attempt_errors.append(str(exc))
+    finally:
+        step.seconds = time.perf_counter() - started
+        step.finished_at = state.now()
+        if step.status in ("running", "retrying"):
+            step.status = "cancelled"
+        _save_step(store, run_id, step)
 
 
 def _backfill_specs(
@@ -417,19 +514,19 @@ def _write_step(store: EngineAdapter, run_id: str, step: StepOutcome) -> None:
     table = state.state_table("steps", store.dialect)
     p = state.ph(store)
     store.execute(f"DELETE FROM {table} WHERE run_id = {p} AND step = {p}", [run_id, step.name])
-    r = step.result
+    r, b = step.result, step.build
     values = [
         run_id,
         step.name,
-        "load",
+        step.kind,
         step.status,
         step.attempts,
         step.started_at,
         step.finished_at,
         r.rows_read if r else None,
-        r.rows_loaded if r else None,
+        r.rows_loaded if r else (b.rows_written if b else None),
         r.rows_quarantined if r else None,
-        r.run_id if r else None,
+        r.run_id if r else (b.run_id if b and b.action != "unchanged" else None),
         step.error,
         json.dumps(step.attempt_errors),
     ]

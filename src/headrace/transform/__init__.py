@@ -1,0 +1,1 @@
+"""SQL models (ELT), their DAG and materialisations, column lineage, Python transforms (ETL)."""

@@ -1,0 +1,152 @@
+"""Model work the service layer exposes: the project graph, plans, compiles and builds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from headrace.errors import ConfigError
+
+if TYPE_CHECKING:
+    from headrace.engines.base import EngineAdapter
+    from headrace.project import Project
+    from headrace.transform.graph import ProjectGraph
+    from headrace.transform.materialize import ModelBuild
+
+
+@dataclass
+class PlanItem:
+    """One step of ``headrace plan``."""
+
+    name: str
+    kind: str  # load | model
+    materialized: str | None
+    action: str  # run | skip | maybe
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "materialized": self.materialized,
+            "action": self.action,
+            "reason": self.reason,
+        }
+
+
+def project_graph(project: Project) -> ProjectGraph:
+    """Pipelines and models as one DAG; DAG mistakes are errors with file and line."""
+    from headrace.load.pipelines import order
+    from headrace.transform.discover import discover_models
+    from headrace.transform.graph import build_graph
+
+    pipelines = project.config.pipelines
+    order(pipelines, [], project.config_file)  # pipeline depends_on mistakes, with lines
+    models = discover_models(project.root, project.config.models, project.config_file)
+    return build_graph(pipelines, models, project.config.models.sources)
+
+
+def check_sources(engine: EngineAdapter, graph: ProjectGraph) -> None:
+    """Every table a model reads that nothing in the project creates must exist."""
+    for table, readers in sorted(graph.sources.items()):
+        if engine.table_info(table) is not None:
+            continue
+        model_name, ref = readers[0]
+        model = graph.nodes[model_name].model
+        raise ConfigError(
+            f"model {model_name} reads {table}, which no model or pipeline creates and the"
+            " warehouse does not have",
+            file=str(model.path) if model else None,
+            line=ref.line,
+            hint="load it with a pipeline, add it to models.sources, or fix the name",
+        )
+
+
+def plan(project: Project, selectors: list[str], *, full_refresh: bool = False) -> list[PlanItem]:
+    """What ``headrace run`` with the same selection would do, changing nothing."""
+    from headrace.transform.plan import current_versions, decide
+    from headrace.transform.state import read_states
+
+    graph = project_graph(project)
+    names = graph.select(selectors)
+    items: list[PlanItem] = []
+    with project.engine(None) as engine:
+        check_sources(engine, graph)
+        # A plan changes nothing: not even the state tables are created if missing.
+        states = read_states(engine) if _has_table(engine, "_headrace.models") else {}
+        versions = current_versions(engine, graph, states)
+        may_change: set[str] = set()
+        for name in names:
+            node = graph.nodes[name]
+            if node.model is None:
+                items.append(PlanItem(name, "load", None, "run", "loads read their source"))
+                may_change.add(name)
+                continue
+            model = node.model
+            exists = engine.table_info(model.name) is not None
+            decision = decide(
+                model, states.get(name), exists, versions, graph, full_refresh=full_refresh
+            )
+            upstream = [d for d in node.deps if d in may_change]
+            if decision.run:
+                items.append(PlanItem(name, "model", model.materialized, "run", decision.reason))
+                may_change.add(name)
+            elif upstream and model.materialized != "view":
+                reason = f"runs if {', '.join(upstream)} brings new data"
+                items.append(PlanItem(name, "model", model.materialized, "maybe", reason))
+                may_change.add(name)
+            else:
+                items.append(PlanItem(name, "model", model.materialized, "skip", decision.reason))
+    return items
+
+
+def build(
+    project: Project,
+    name: str,
+    graph: ProjectGraph,
+    run_id: str,
+    *,
+    full_refresh: bool = False,
+    lock_wait: float = 0.0,
+) -> ModelBuild:
+    """Decide and build one model in the warehouse (exactly once: one transaction)."""
+    from headrace.load.state import ensure_state
+    from headrace.project import one_writer
+    from headrace.runtime.lock import run_lock
+    from headrace.transform.materialize import build_model
+    from headrace.transform.plan import current_versions, decide
+    from headrace.transform.state import read_states
+
+    model = graph.nodes[name].model
+    assert model is not None
+    with (
+        project.engine(None) as engine,
+        one_writer(engine),
+        run_lock(engine, f"model:{name}", lock_wait),
+    ):
+        ensure_state(engine)
+        states = read_states(engine)
+        versions = current_versions(engine, graph, states)
+        exists = engine.table_info(model.name) is not None
+        decision = decide(
+            model, states.get(name), exists, versions, graph, full_refresh=full_refresh
+        )
+        return build_model(engine, model, graph, decision, run_id)
+
+
+def compile_sql(project: Project, name: str, dialect: str | None = None) -> str:
+    """A model's SQL as it runs on ``dialect`` (default: the warehouse's)."""
+    from headrace.transform.compile import compile_model
+
+    graph = project_graph(project)
+    node = graph.nodes[graph.find(name)]
+    if node.model is None:
+        raise ConfigError(f"{name} is a pipeline, not a model", hint="compile takes a model")
+    if dialect is None:
+        dialect = project.engine(None).dialect
+    return compile_model(node.model, graph.resolved[node.name], dialect)
+
+
+def _has_table(engine: EngineAdapter, table: str) -> bool:
+    return engine.table_info(table) is not None
