@@ -119,7 +119,7 @@ def test_run_pipelines_from_project(tmp_path: Path) -> None:
     assert {p["status"] for p in payload["steps"]} == {"succeeded"}
     assert payload["steps"][0]["attempts"] == 1
     missing = run("run", "nope", cwd=tmp_path)
-    assert missing.returncode == 2 and "unknown pipeline 'nope'" in missing.stderr
+    assert missing.returncode == 2 and "unknown pipeline or model 'nope'" in missing.stderr
 
 
 def test_run_reports_config_errors_with_line(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
   ``headrace-paused:POINT`` to stderr and sleeps, so a test can kill it exactly there.
   Points: ``before_commit`` (everything written, transaction still open),
   ``after_commit`` (committed, run not yet reported), ``after_file`` (one file of a
-  multi-file load written, transaction open).
+  multi-file load written, transaction open), ``model_before_commit`` (a model built,
+  its state written, transaction still open).
 - ``HEADRACE_TEST_TRANSIENT=P`` (with optional ``HEADRACE_TEST_SEED``): each pipeline
   step attempt fails with a TransientError with probability P, before it touches data.
 """

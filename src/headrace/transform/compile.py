@@ -59,6 +59,8 @@ def rewrite_tables(model: SqlModel, resolved: dict[str, str], dialect: str) -> e
         if (len(parts) == 1 and name in ctes) or name not in wanted or name not in resolved:
             continue
         target = table_ref(resolved[name], dialect)
+        for ident in target.find_all(exp.Identifier):
+            ident.set("quoted", True)  # names come from the project, not from SQL text
         for key in ("alias", "joins", "laterals", "pivots", "hints", "sample"):
             if table.args.get(key) is not None:
                 target.set(key, table.args[key])

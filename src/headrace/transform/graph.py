@@ -135,7 +135,9 @@ class ProjectGraph:
         if matches:
             raise UsageError(f"{name!r} is ambiguous", hint=f"say which: {', '.join(matches)}")
         known = ", ".join(sorted(self.nodes)) or "none defined"
-        raise UsageError(f"nothing named {name!r} to run", hint=f"pipelines and models: {known}")
+        raise UsageError(
+            f"unknown pipeline or model {name!r}", hint=f"pipelines and models: {known}"
+        )
 
 
 def build_graph(

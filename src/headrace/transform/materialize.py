@@ -31,6 +31,7 @@ from headrace.engines.sql import quote_ident
 from headrace.errors import ConfigError, TerminalError
 from headrace.load import state as load_state
 from headrace.load.publish import STAGING_PREFIX, ensure_schema
+from headrace.runtime.faults import fault_point
 from headrace.transform import state as model_state
 from headrace.transform.compile import compile_model
 
@@ -128,6 +129,7 @@ def build_model(
         run.rows_loaded, run.rows_merged_away = build.rows_written, build.rows_merged_away
         run.details = {"action": build.action, "reason": build.reason}
         load_state.write_run(engine, run)
+        fault_point("model_before_commit")
     build.seconds = time.perf_counter() - started
     return build
 
@@ -156,10 +158,11 @@ def _replace_relation(engine: EngineAdapter, model: SqlModel, sql: str, *, view:
         engine.execute(f"DROP TABLE IF EXISTS {new}")
         engine.execute(f"CREATE TABLE {new} AS {sql}")
         rows = int(engine.fetchall(f"SELECT count(*) FROM {new}")[0][0])
-        _create_indexes(engine, model, new)
         if existing is not None:
             _drop(engine, target, existing.kind)
         engine.execute(f"ALTER TABLE {new} RENAME TO {quote_ident(model.table, d)}")
+        # After the rename: DuckDB cannot rename a table that has indexes.
+        _create_indexes(engine, model, target)
     for _, sql in saved:
         engine.execute(sql)
     return rows
