@@ -149,7 +149,7 @@ def parse_query(text: str, path: Path, dialect: str) -> exp.Query:
         raise ConfigError(
             f"a model is one query; this file has {len(statements)} statements",
             file=str(path),
-            line=_line_of(statements[1]),
+            line=_second_statement_line(text, dialect),
             hint="split it into one file per model",
         )
     query = statements[0]
@@ -187,6 +187,20 @@ def _ident(node: Any) -> str:
     # Unquoted identifiers are case-insensitive: fold them; quoted ones keep their case.
     name = str(node.name)
     return name if getattr(node, "quoted", False) else name.lower()
+
+
+def _second_statement_line(text: str, dialect: str) -> int | None:
+    """The line where the second statement starts (the first token after a ';')."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.tokens import TokenType
+
+    after_semicolon = False
+    for token in Dialect.get_or_raise(dialect).tokenize(text):
+        if token.token_type == TokenType.SEMICOLON:
+            after_semicolon = True
+        elif after_semicolon:
+            return token.line
+    return None
 
 
 def _line_of(node: Any) -> int | None:
