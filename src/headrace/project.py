@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from headrace.runtime.dag import RunOutcome
     from headrace.schema import Contract, TableSchema
     from headrace.transform.graph import ProjectGraph
+    from headrace.transform.lineage import Lineage
     from headrace.transform.runner import PlanItem
 
 
@@ -152,6 +153,12 @@ class Project:
         from headrace.transform.runner import compile_sql
 
         return compile_sql(self, name, dialect)
+
+    def lineage(self) -> Lineage:
+        """Table and column lineage of the project's models."""
+        from headrace.transform.runner import project_lineage
+
+        return project_lineage(self)
 
     def checks_for_table(
         self, table: str, to: str | None = None, extra: Sequence[CheckDef] = ()

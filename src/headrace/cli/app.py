@@ -69,13 +69,14 @@ def project_options() -> tuple[Path | None, bool]:
 
 def _register_commands() -> None:
     # Imported here so each command module stays small and import cost stays lazy.
-    from headrace.cli import check, compile, demo, load, ping, plan, quarantine, run
+    from headrace.cli import check, compile, demo, lineage, load, ping, plan, quarantine, run
 
     ping.register(app)
     load.register(app)
     run.register(app)
     plan.register(app)
     compile.register(app)
+    lineage.register(app)
     check.register(app)
     quarantine.register(app)
     demo.register(app)

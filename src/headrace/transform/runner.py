@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from headrace.engines.base import EngineAdapter
     from headrace.project import Project
     from headrace.transform.graph import ProjectGraph
+    from headrace.transform.lineage import Lineage
     from headrace.transform.materialize import ModelBuild
 
 
@@ -146,6 +147,39 @@ def compile_sql(project: Project, name: str, dialect: str | None = None) -> str:
     if dialect is None:
         dialect = project.engine(None).dialect
     return compile_model(node.model, graph.resolved[node.name], dialect)
+
+
+def project_lineage(project: Project) -> Lineage:
+    """Column lineage of every model; source columns come from the warehouse catalog, or
+    from a pipeline's declared schema for a table not loaded yet."""
+    from headrace.errors import ConnectError
+    from headrace.load.pipelines import request_for
+    from headrace.transform.compile import rewrite_tables
+    from headrace.transform.lineage import analyse_models
+
+    graph = project_graph(project)
+    dialect = project.config.models.dialect
+    models = [
+        (m.name, rewrite_tables(m, graph.resolved[m.name], dialect).sql(dialect=dialect))
+        for m in graph.models
+    ]
+    read = {t for m in graph.models for t in graph.resolved[m.name].values()} - {
+        m.name for m in graph.models
+    }
+    sources: dict[str, dict[str, str]] = {}
+    try:
+        with project.engine(None, read_only=True) as engine:
+            for table in sorted(read):
+                if engine.table_info(table) is not None:
+                    sources[table] = {c.name: c.data_type for c in engine.columns(table)}
+    except ConnectError:
+        pass  # no warehouse yet: declared schemas below, and errors name what is missing
+    for name, node in graph.nodes.items():
+        if node.kind == "load" and node.table in read and node.table not in sources:
+            declared = request_for(name, project.config.pipelines[name], project.root).schema
+            if declared is not None:
+                sources[node.table] = {n: t.sql(dialect) for n, t in declared.columns}
+    return analyse_models(models, sources, dialect)
 
 
 def _has_table(engine: EngineAdapter, table: str) -> bool:
