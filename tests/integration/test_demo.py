@@ -392,3 +392,41 @@ def test_user_check_files_do_not_change_the_demo(tmp_path: Path) -> None:
     result = run_demo(tmp_path)
     assert mine.read_text(encoding="utf-8").startswith("- table: raw.nowhere")
     assert {r.table for r in result.checks.results} == {spec.table for spec in DEMO_TABLES}
+
+
+def test_models_are_built_on_the_loaded_tables(
+    demo_runs: tuple[DemoResult, DemoResult], warehouse: EngineAdapter
+) -> None:
+    first, second = demo_runs
+    built = {b.model: b for b in first.models}
+    assert set(built) == {
+        "staging.orders",
+        "staging.order_lines",
+        "marts.daily_category_revenue",
+        "marts.customer_lifetime_value",
+    }
+    assert built["marts.daily_category_revenue"].action == "full"
+    # The second run reloads every table (write: replace), so the incremental mart takes
+    # the last three days again and replaces them instead of adding them twice.
+    again = {b.model: b for b in second.models}
+    assert again["marts.daily_category_revenue"].action == "delete_insert"
+    expected = warehouse.fetchall(
+        "SELECT CAST(o.ordered_at AS DATE), p.category, sum(l.quantity * l.unit_price)"
+        " FROM raw.order_lines l JOIN raw.orders o USING (order_id)"
+        " JOIN raw.products p USING (product_id) WHERE o.status <> 'returned'"
+        " GROUP BY ALL ORDER BY 1, 2"
+    )
+    mart = warehouse.fetchall(
+        "SELECT order_date, category, revenue FROM marts.daily_category_revenue ORDER BY 1, 2"
+    )
+    assert mart == expected and len(mart) > 100
+    customers = warehouse.fetchall("SELECT count(*) FROM marts.customer_lifetime_value")
+    assert customers == warehouse.fetchall("SELECT count(*) FROM raw.customers")
+
+
+def test_demo_shows_the_lineage_of_a_mart_column(demo: DemoResult) -> None:
+    target, lines = demo.lineage
+    assert target == "marts.daily_category_revenue.revenue"
+    assert lines[0].startswith("marts.daily_category_revenue.revenue")
+    text = "\n".join(lines)
+    assert "raw.order_lines.quantity" in text and "raw.order_lines.unit_price" in text

@@ -12,6 +12,7 @@ import typer
 from headrace.cli.output import console, escape
 
 if TYPE_CHECKING:
+    from headrace.demo.result import DemoResult
     from headrace.quality.run import CheckRun
 
 _STATUS_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
@@ -27,11 +28,12 @@ def demo(
         "headrace-demo"
     ),
 ) -> None:
-    """Generate a sample e-commerce project, load it into an embedded DuckDB warehouse and
-    run its data-quality checks."""
+    """Generate a sample e-commerce project, load it into an embedded DuckDB warehouse,
+    build its SQL models and run its data-quality checks."""
     from rich import box
     from rich.table import Table
 
+    from headrace.demo.models import LINEAGE_EXAMPLE
     from headrace.project import run_demo
 
     with console.status("generating, loading and checking the demo project..."):
@@ -58,6 +60,7 @@ def demo(
             f"{load.seconds:.2f}",
         )
     console.print(table)
+    _print_models(result)
     _print_checks(result.checks)
     console.print(
         f"warehouse: {escape(result.warehouse_url)}; total {result.seconds:.2f} s.",
@@ -75,6 +78,49 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
+    console.print(
+        f"what would run next, and why: cd {where} && headrace plan",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"trace a column: cd {where} && headrace lineage {LINEAGE_EXAMPLE}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _print_models(result: DemoResult) -> None:
+    """The models the run built, then the lineage of one mart column."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title="models (models/)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    table.add_column("model", no_wrap=True)
+    table.add_column("materialized", no_wrap=True)
+    table.add_column("built", no_wrap=True)
+    for header in ("rows", "seconds"):
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    for build in result.models:
+        table.add_row(
+            escape(build.model),
+            build.materialized,
+            escape(f"{build.action}: {build.reason}"),
+            "" if build.materialized == "view" else f"{build.rows_written:,}",
+            f"{build.seconds:.2f}",
+        )
+    console.print(table)
+    target, lines = result.lineage
+    if lines:
+        console.print(
+            f"lineage of {escape(target)}:",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for line in lines:
+            console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def _print_checks(run: CheckRun) -> None:

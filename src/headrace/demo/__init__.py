@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from headrace.demo.checks import CHECKS_FILE, EXPECTED_FAIL, EXPECTED_WARN
 from headrace.demo.generate import GeneratedData, generate_data
+from headrace.demo.models import LINEAGE_EXAMPLE
 from headrace.demo.planted import PLANTED_BAD_ROWS, BadRow
 from headrace.demo.result import DemoResult, TableLoad
 from headrace.demo.scaffold import write_project_files
@@ -23,11 +24,12 @@ from headrace.errors import HeadraceError
 
 if TYPE_CHECKING:
     from headrace.runtime.dag import StepOutcome as PipelineOutcome
+    from headrace.transform.materialize import ModelBuild
 
 
 def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
     """Generate the demo files in ``directory`` (overwriting them), run its pipelines,
-    then its checks."""
+    then its models, then its checks."""
     from headrace.project import Project
 
     started = time.perf_counter()
@@ -37,8 +39,10 @@ def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
     write_project_files(directory)
     project = Project.discover(start=directory)
     # The demo runs its own checks once, after every table is loaded.
-    outcomes = project.run_pipelines([], checks=False).steps
+    steps = project.run_pipelines([], checks=False).steps
+    outcomes = [s for s in steps if s.kind == "load"]
     _raise_on_failure(outcomes)
+    models = _built_models(steps)
     results = {o.name: o.result for o in outcomes if o.result is not None}
     tables = [
         TableLoad(
@@ -55,14 +59,35 @@ def run_demo(directory: Path, *, seed: int = 7) -> DemoResult:
     ]
     # Only the demo's own file: a check a user adds under checks/ must not break the demo.
     checks = project.run_checks([], checks_file=directory / CHECKS_FILE)
+    from headrace.transform.lineage_render import render_text
+
     _, url = project.connection()
+    lineage = project.lineage()
+    table, column = LINEAGE_EXAMPLE.rsplit(".", 1)
     return DemoResult(
         directory=directory,
         warehouse_url=str(url),
         tables=tables,
         checks=checks,
         seconds=time.perf_counter() - started,
+        models=models,
+        lineage=(LINEAGE_EXAMPLE, render_text(lineage, table, column)),
     )
+
+
+def _built_models(steps: list[PipelineOutcome]) -> list[ModelBuild]:
+    """The model builds of the run; a failed one is an error naming the model."""
+    builds = []
+    for step in steps:
+        if step.kind != "model":
+            continue
+        if step.status != "succeeded" or step.build is None:
+            raise HeadraceError(
+                f"demo model {step.name!r} {step.status}: {step.error}",
+                hint="run `headrace --debug run` inside the demo folder for details",
+            )
+        builds.append(step.build)
+    return builds
 
 
 def _raise_on_failure(outcomes: list[PipelineOutcome]) -> None:

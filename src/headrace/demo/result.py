@@ -3,12 +3,13 @@ the data-quality checks run on the loaded tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from headrace.quality.run import CheckRun
+    from headrace.transform.materialize import ModelBuild
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class DemoResult:
     tables: list[TableLoad]
     checks: CheckRun
     seconds: float
+    models: list[ModelBuild] = field(default_factory=list)
+    # (MODEL.COLUMN, text tree of its lineage)
+    lineage: tuple[str, list[str]] = ("", [])
 
     @property
     def rows_read(self) -> int:

@@ -1,7 +1,7 @@
 """The demo project's own files: ``headrace.yml``, one schema file per table, the check
-file ``checks/demo.yml``, a README.
+file ``checks/demo.yml``, the SQL models under ``models/``, a README.
 
-``headrace.yml``, the schema files and the check file are rewritten on every run: they
+``headrace.yml``, the schema files, the check file and the models are rewritten on every run: they
 define how the demo loads and what it expects of the data, and a stale copy would judge
 the regenerated data wrongly. The README is written once, so notes a user adds to it
 survive; so do other files a user puts in ``checks/``.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from headrace.demo.checks import CHECKS_FILE, checks_text
+from headrace.demo.models import write_models
 from headrace.demo.readme import readme_text
 from headrace.demo.tables import DATA_DIR, DEMO_TABLES, SCHEMA_DIR, WAREHOUSE_FILE, DemoTable
 
@@ -44,7 +45,7 @@ def write_project_files(directory: Path) -> list[Path]:
         files[readme] = readme_text()
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
-    return list(files)
+    return [*files, *write_models(directory)]
 
 
 def schema_path(table: DemoTable) -> str:
