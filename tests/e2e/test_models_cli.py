@@ -254,3 +254,19 @@ def _whole(value: object) -> bool:
         and not isinstance(value, bool)
         or (type(value).__name__ == "Decimal")
     )
+
+
+def test_unportable_sql_stops_a_postgres_run_before_anything_loads(
+    pg_url: str, tmp_path: Path
+) -> None:
+    root = project(
+        tmp_path,
+        {"a/x.sql": "select customer, sum(amount) as total\nfrom raw.orders\ngroup by all"},
+        pg_url,
+    )
+    for command in ("run", "plan"):
+        result = run(command, cwd=root)
+        assert result.returncode == 2, result.stderr
+        assert "x.sql:3" in result.stderr and "GROUP BY ALL" in result.stderr
+    with create_engine(pg_url) as engine:
+        assert engine.table_info("raw.orders") is None  # the load did not run either

@@ -122,7 +122,7 @@ def run_dag(
     """Run the selected steps (all when empty; ``+name`` adds what it depends on, ``name+``
     what depends on it, ``tag:x`` models by tag); with ``window`` backfill cursor pipelines
     interval by interval, each interval exactly once."""
-    from headrace.transform.runner import check_sources, project_graph
+    from headrace.transform.runner import check_compiles, check_sources, project_graph
 
     pipelines = project.config.pipelines
     # Unknown names, unknown references and cycles fail here, before anything runs.
@@ -147,6 +147,7 @@ def run_dag(
     with _open_store(project, lock_wait) as store:
         if any(spec.kind == "model" for spec in specs.values()):
             check_sources(store, graph)
+            check_compiles(graph, list(specs), store.dialect)
         resumed_from = _resume(store, steps) if resume else None
         run = state.RunRecord(
             run_id,

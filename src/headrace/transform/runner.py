@@ -64,6 +64,17 @@ def check_sources(engine: EngineAdapter, graph: ProjectGraph) -> None:
         )
 
 
+def check_compiles(graph: ProjectGraph, names: list[str], dialect: str) -> None:
+    """Every selected model renders for the target engine (else a ConfigError naming its
+    file and line, before anything runs)."""
+    from headrace.transform.compile import compile_model
+
+    for name in names:
+        model = graph.nodes[name].model
+        if model is not None:
+            compile_model(model, graph.resolved[name], dialect, pretty=False)
+
+
 def plan(project: Project, selectors: list[str], *, full_refresh: bool = False) -> list[PlanItem]:
     """What ``headrace run`` with the same selection would do, changing nothing."""
     from headrace.transform.plan import current_versions, decide
@@ -74,6 +85,7 @@ def plan(project: Project, selectors: list[str], *, full_refresh: bool = False) 
     items: list[PlanItem] = []
     with project.engine(None) as engine:
         check_sources(engine, graph)
+        check_compiles(graph, names, engine.dialect)
         # A plan changes nothing: not even the state tables are created if missing.
         states = read_states(engine) if _has_table(engine, "_headrace.models") else {}
         versions = current_versions(engine, graph, states)
