@@ -207,7 +207,9 @@ def _resolve(ref: TableRef, model: SqlModel, writers: Mapping[str, str]) -> str 
         return writers[parts[1]]  # an unqualified pipeline table lands in the default schema
     if len(parts) > 1:
         return None
-    matches = sorted({w for table, w in writers.items() if table.split(".")[-1] == ref.name})
+    matches = sorted(
+        {w for table, w in writers.items() if table.split(".")[-1] == ref.name and w != model.name}
+    )
     if len(matches) > 1:
         raise ConfigError(
             f"{ref.name!r} in model {model.name} is ambiguous: {', '.join(matches)} all"
