@@ -106,11 +106,13 @@ def plan(project: Project, selectors: list[str], *, full_refresh: bool = False) 
                 items.append(PlanItem(name, "model", model.materialized, "run", decision.reason))
                 may_change.add(name)
             elif upstream and model.materialized != "view":
-                reason = f"runs if {', '.join(upstream)} brings new data"
+                reason = f"runs if {' or '.join(upstream)} brings new data"
                 items.append(PlanItem(name, "model", model.materialized, "maybe", reason))
                 may_change.add(name)
             else:
                 items.append(PlanItem(name, "model", model.materialized, "skip", decision.reason))
+                if upstream:
+                    may_change.add(name)  # a view shows its inputs' new data as its own
     return items
 
 
