@@ -270,3 +270,9 @@ def test_unportable_sql_stops_a_postgres_run_before_anything_loads(
         assert "x.sql:3" in result.stderr and "GROUP BY ALL" in result.stderr
     with create_engine(pg_url) as engine:
         assert engine.table_info("raw.orders") is None  # the load did not run either
+
+
+def test_backfill_window_refuses_a_model(tmp_path: Path) -> None:
+    root = project(tmp_path, GOOD)
+    result = run("run", "marts.revenue", "--start", "2026-01-01", "--end", "2026-01-02", cwd=root)
+    assert result.returncode == 2 and "marts.revenue is a model" in result.stderr

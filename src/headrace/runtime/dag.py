@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from headrace.errors import HeadraceError
+from headrace.errors import HeadraceError, UsageError
 from headrace.load import state
 from headrace.load.model import new_run_id
 from headrace.load.pipelines import request_for
@@ -139,6 +139,12 @@ def run_dag(
             for node in [graph.nodes[n]]
         }
     else:
+        models = [n for n in graph.select(names) if graph.nodes[n].model] if names else []
+        if models:
+            raise UsageError(
+                f"--start/--end backfill cursor pipelines; {models[0]} is a model",
+                hint="backfill the pipelines, then run the models: headrace run PIPELINE+",
+            )
         loads = [n for n in names_in_order if n in pipelines]
         specs = _backfill_specs(project, [n for n in names if n in pipelines], loads, window)
     run_id = new_run_id()
