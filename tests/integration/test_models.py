@@ -305,3 +305,11 @@ def test_unknown_source_table_names_model_and_line(engine_url: str, tmp_path: Pa
         engine.execute("CREATE SCHEMA IF NOT EXISTS raw")
         engine.execute("CREATE TABLE raw.nope (a INTEGER)")
     assert project.run_pipelines(["marts.x"]).status == "succeeded"
+
+
+def test_models_run_in_parallel_threads(engine_url: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", engine_url)
+    outcome = project.run_pipelines([], threads=3)
+    assert outcome.status == "succeeded", [(s.name, s.error) for s in outcome.steps if s.error]
+    assert rows(engine_url, "SELECT count(*) FROM marts.customer_ltv") == [(3,)]
+    assert rows(engine_url, "SELECT count(*) FROM marts.daily_revenue") == [(2,)]

@@ -74,7 +74,12 @@ def add_columns(
 
 
 def ensure_schema(engine: EngineAdapter, schema_name: str) -> None:
-    """CREATE SCHEMA IF NOT EXISTS."""
+    """CREATE SCHEMA IF NOT EXISTS, safe against concurrent loads creating the same one."""
+    if engine.dialect == "postgres":
+        # Two transactions creating one schema at once: the second fails on the catalog's
+        # unique index despite IF NOT EXISTS. A transaction-scoped lock on the name makes
+        # the second wait for the first to commit, then find the schema there.
+        engine.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"schema:{schema_name}"])
     engine.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema_name, engine.dialect)}")
 
 

@@ -58,7 +58,7 @@ class SqlModel:
         """Identifies the model's logic: its SQL (normalised) plus the settings that
         change what gets built."""
         settings = self.settings.model_dump_json(
-            include={"materialized", "unique_key", "incremental"}, exclude_none=True
+            include={"materialized", "unique_key", "incremental", "indexes"}, exclude_none=True
         )
         digest = hashlib.sha256(self.query.sql(dialect=self.dialect, comments=False).encode())
         digest.update(settings.encode())
