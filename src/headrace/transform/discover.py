@@ -191,8 +191,8 @@ def _ident(node: Any) -> str:
 
 def _second_statement_line(text: str, dialect: str) -> int | None:
     """The line where the second statement starts (the first token after a ';')."""
-    from sqlglot.dialects.dialect import Dialect
     from sqlglot import TokenType
+    from sqlglot.dialects.dialect import Dialect
 
     after_semicolon = False
     for token in Dialect.get_or_raise(dialect).tokenize(text):
