@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -223,3 +225,19 @@ def test_read_only_session_refuses_writes(engine_url: str) -> None:
         with pytest.raises(TerminalError), reader.transaction():
             reader.execute("DELETE FROM t")
         assert reader.fetchall("SELECT count(*) FROM t") == [(1,)]
+
+
+def test_duckdb_bulk_load_reports_the_streams_own_error(tmp_path: Path) -> None:
+    """A stream failing midway surfaces its error, not 'transaction is aborted', and
+    leaves nothing behind."""
+    schema = pa.schema([("a", pa.int32())])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch([pa.array([1, 2], pa.int32())], schema=schema)
+        raise ValueError("boom in the stream")
+
+    with create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}") as engine:
+        engine.execute("CREATE TABLE t (a INTEGER)")
+        with pytest.raises(TerminalError, match="boom in the stream"), engine.transaction():
+            engine.bulk_load("t", pa.RecordBatchReader.from_batches(schema, batches()))
+        assert engine.fetchall("SELECT count(*) FROM t") == [(0,)]

@@ -13,6 +13,7 @@ Statement timeout: DuckDB has no server-side timeout, so a timer calls
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Iterator
@@ -251,9 +252,15 @@ class DuckDBAdapter(EngineAdapter):
                 schema, _ = self.split_table(table)
                 self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema, self.dialect)}")
                 self.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM {source} LIMIT 0")
-            return self.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source}")
-        finally:
-            self.conn.unregister(view)
+            inserted = self.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source}")
+        except BaseException:
+            # After a failed statement the transaction is aborted and unregister() fails
+            # too; its error would hide the real one (say, the stream's own exception).
+            with contextlib.suppress(Exception):
+                self.conn.unregister(view)
+            raise
+        self.conn.unregister(view)
+        return inserted
 
     # -- introspection -------------------------------------------------------------------
 
