@@ -19,6 +19,7 @@ from headrace.errors import (
     TransientError,
     UsageError,
 )
+from headrace.transform.python import TransformError, reject
 
 __all__ = [
     "ColumnInfo",
@@ -33,10 +34,12 @@ __all__ = [
     "QueryTimeoutError",
     "TableInfo",
     "TerminalError",
+    "TransformError",
     "TransientError",
     "UsageError",
     "__version__",
     "create_engine",
     "parse_url",
     "redact",
+    "reject",
 ]

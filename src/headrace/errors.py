@@ -6,6 +6,8 @@ one-line, user-facing message plus structured context (file, line, SQL, ...)::
     HeadraceError                 exit code 1 unless stated
     ├── UsageError                exit 2: the command line or a URL is wrong
     │   └── ConfigError           exit 2: headrace.yml is wrong (file and line attached)
+    ├── TransformError            a Python transform raised or broke its contract
+    │                             (headrace.transform.python; not retried)
     └── EngineError               something went wrong talking to a database
         ├── TransientError        worth retrying: connection lost, deadlock, lock timeout, ...
         └── TerminalError         retrying will not help: syntax, missing table, constraint, ...

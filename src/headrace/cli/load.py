@@ -65,6 +65,13 @@ def load(
         Path | None,
         typer.Option("--checks", help="Check file: its row-level checks quarantine failing rows."),
     ] = None,
+    transform: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--transform",
+            help="Python transform MODULE:FUNC applied to each batch (repeatable, in order).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Load a file or table into a table exactly once; bad rows go to quarantine."""
@@ -87,6 +94,9 @@ def load(
         query=query,
         source_table=source_table,
         checks_file=checks,
+        transforms=transform or (),
+        # Modules are found in the project root, then in the working directory.
+        transform_roots=list(dict.fromkeys([project.root, Path.cwd()])),
         csv={
             "delimiter": delimiter,
             "quote": quote,

@@ -77,6 +77,18 @@ class PipelineConfig(BaseModel):
     retries: RetryConfig | None = None  # default: runtime.retries
     timeout: float | str | None = None  # seconds or a duration ("10m"); default: none
     interval: float | str = 86400.0  # backfill interval (seconds or a duration); default 1d
+    # Python functions (package.module:function, importable from the project root) applied
+    # in order to each Arrow batch between extract and load; see docs/python-transforms.md.
+    transforms: list[str] = Field(default_factory=list)
+
+    @field_validator("transforms")
+    @classmethod
+    def _transform_specs(cls, value: list[str]) -> list[str]:
+        from headrace.transform.python import parse_spec
+
+        for spec in value:
+            parse_spec(spec)  # the form only: importing user code waits until a run
+        return [spec.strip() for spec in value]
 
     @field_validator("interval", mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from headrace.load import arrow_path, file_load, publish, scan, state
 from headrace.load.model import LoadRequest, LoadResult, WriteMode
 from headrace.load.plan import TargetPlan, reconcile_schema, require_columns
 from headrace.load.scan import FileReadError, TargetColumn
+from headrace.load.transformed import TransformedFiles
 from headrace.runtime.faults import fault_point
 
 if TYPE_CHECKING:
@@ -55,6 +56,12 @@ def load_files(
     dest: publish.Destination | None = None
     done_rows = 0
     done_bytes = 0
+    # Transforms need the rows in Python: those loads leave the pure-SQL path per file.
+    transformed = (
+        TransformedFiles(engine, request, plan, key, result, progress)
+        if request.transforms
+        else None
+    )
     try:
         for index, file in enumerate(todo):
             options = CsvOptions.for_format(file.format, **request.csv_options)
@@ -64,42 +71,36 @@ def load_files(
                 if request.incremental is not None and request.incremental.kind == "files":
                     state.remember_file(engine, plan.table, remembered[file.path], 0, result.run_id)
                 continue
-            change = reconcile_schema(schema, source_schema, request, plan.table)
-            new_schema = change.result
-            if dest is None:
-                dest = publish.prepare_destination(
-                    engine,
-                    plan.table,
-                    new_schema,
-                    request.write,
-                    result.run_id,
-                    target_exists=plan.exists,
-                    existing=plan.schema.names if plan.schema else (),
-                )
-            publish.evolve(engine, dest, change.added)
-            schema = new_schema
-            result.columns_added += [n for n, _ in change.added]
-            result.columns_discarded += list(change.discarded)
-            columns = scan.target_columns(
-                schema, [c for c in file_columns if c not in change.discarded]
-            )
-            require_columns(str(file.path), columns, key)
-            ctx = file_load.QuarantineContext(result.run_id, plan.table, str(file.path))
             tag = f"{result.run_id.split('-')[-1]}_{index}"
-            quarantine = file_load.QuarantineWriter(reader, engine, ctx)
-            with _watch(reader, progress, done_rows, done_bytes, file.size):
-                counts = _load_one_file(
-                    reader,
-                    sink,
-                    quarantine,
+            if transformed is not None:
+                outcome = transformed.load(
                     file,
                     options,
                     file_columns,
-                    columns,
+                    source_schema,
+                    schema,
                     dest,
-                    tag,
-                    forbid_nul=engine.dialect == "postgres",
-                    row_checks=request.row_checks,
+                    tag=tag,
+                    done_rows=done_rows,
+                )
+                schema, dest, counts = outcome.schema, outcome.dest, outcome.counts
+            else:
+                schema, dest, counts = _load_plain(
+                    engine,
+                    reader,
+                    sink,
+                    request,
+                    plan,
+                    key,
+                    result,
+                    file,
+                    options,
+                    file_columns,
+                    source_schema,
+                    schema,
+                    dest,
+                    tag=tag,
+                    progress=_watch(reader, progress, done_rows, done_bytes, file.size),
                 )
             read, loaded, quarantined = counts.read, counts.loaded, counts.quarantined
             result.rows_read += read
@@ -110,6 +111,8 @@ def load_files(
                 "columns": file_columns,
                 "csv": _csv_dict(options) if file.format in ("csv", "tsv") else None,
             }
+            if request.transforms:
+                result.sources[str(file.path)]["transforms"] = [t.spec for t in request.transforms]
             result.files_loaded += 1
             result.bytes_read += file.size
             done_rows += read
@@ -136,8 +139,67 @@ def load_files(
         if schema is not None:
             state.record_schema(engine, plan.table, schema, result.run_id)
     finally:
+        if transformed is not None:
+            transformed.close()
         if not in_engine:
             reader.close()
+
+
+def _load_plain(
+    engine: EngineAdapter,
+    reader: DuckDBAdapter,
+    sink: file_load.RowSink,
+    request: LoadRequest,
+    plan: TargetPlan,
+    key: Sequence[str],
+    result: LoadResult,
+    file: SourceFile,
+    options: CsvOptions,
+    file_columns: list[str],
+    source_schema: TableSchema,
+    schema: TableSchema | None,
+    dest: publish.Destination | None,
+    *,
+    tag: str,
+    progress: AbstractContextManager[None],
+) -> tuple[TableSchema, publish.Destination, file_load.FileCounts]:
+    """One file without transforms: reconcile its columns, then the pure-SQL path."""
+    change = reconcile_schema(schema, source_schema, request, plan.table)
+    new_schema = change.result
+    if dest is None:
+        dest = publish.prepare_destination(
+            engine,
+            plan.table,
+            new_schema,
+            request.write,
+            result.run_id,
+            target_exists=plan.exists,
+            existing=plan.schema.names if plan.schema else (),
+        )
+    publish.evolve(engine, dest, change.added)
+    result.columns_added += [n for n, _ in change.added]
+    result.columns_discarded += list(change.discarded)
+    columns = scan.target_columns(
+        new_schema, [c for c in file_columns if c not in change.discarded]
+    )
+    require_columns(str(file.path), columns, key)
+    ctx = file_load.QuarantineContext(result.run_id, plan.table, str(file.path))
+    quarantine = file_load.QuarantineWriter(reader, engine, ctx)
+    with progress:
+        counts = _load_one_file(
+            reader,
+            sink,
+            quarantine,
+            file,
+            options,
+            file_columns,
+            columns,
+            dest,
+            tag,
+            forbid_nul=engine.dialect == "postgres",
+            row_checks=request.row_checks,
+        )
+    return new_schema, dest, counts
 
 
 def _incremental_files(

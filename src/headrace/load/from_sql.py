@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.engines.sql import quote_ident
 from headrace.errors import UsageError
-from headrace.load import arrow_path, publish, scan, state
+from headrace.load import arrow_path, publish, scan, state, transformed
 from headrace.load.file_load import QuarantineContext
 from headrace.load.model import LoadRequest, LoadResult, SqlSource, WriteMode
 from headrace.load.plan import TargetPlan, reconcile_schema, require_columns
@@ -68,13 +68,27 @@ def load_sql(
                 state.read_watermark(engine, plan.table, source_key) if incremental else None,
             )
         batches = src.stream_arrow(sql, params, batch_rows=arrow_path.BATCH_ROWS)
+
+        def empty_schema() -> pa.Schema:
+            return src.fetch_arrow(f"SELECT * FROM ({sql}) AS _hr_empty LIMIT 0", params).schema
+
+        stage = None
+        if request.transforms:
+            quarantine = arrow_path.QuarantineBuffer(scratch)
+            stage = transformed.TransformStage(
+                request.transforms, source_key, quarantine, unit="row offsets"
+            )
+            batches = stage.run(transformed.sql_positions(batches))
         first = next(batches, None)
-        arrow_schema = (
-            first.schema
-            if first is not None
-            else src.fetch_arrow(f"SELECT * FROM ({sql}) AS _hr_empty LIMIT 0", params).schema
-        )
-        pairs = [(f.name, LogicalType.from_arrow(f.type)) for f in arrow_schema]
+        if stage is not None:
+            arrow_schema = stage.output_schema(first, empty_schema)
+        else:
+            arrow_schema = first.schema if first is not None else empty_schema()
+        pairs = [
+            (f.name, LogicalType.from_arrow(f.type))
+            for f in arrow_schema
+            if f.name != transformed.POSITION
+        ]
         known = request.schema or plan.schema
         if known is not None:
             pairs = [(n, known.type_of(n) or t) for n, t in pairs]
@@ -98,16 +112,22 @@ def load_sql(
         names = [n for n, _ in source_schema.columns if n not in change.discarded]
         columns = scan.target_columns(schema, names)
         require_columns(source_key, columns, key)
-        quarantine = arrow_path.QuarantineBuffer(scratch)
+        if quarantine is None:
+            quarantine = arrow_path.QuarantineBuffer(scratch)
         counts = arrow_path.StreamCounts()
         cursor = incremental.column if incremental else None
+        if stage is not None and cursor and cursor not in names:
+            raise UsageError(
+                f"the transforms of {request.table} removed the cursor column {cursor!r}",
+                hint="keep it in their output: the watermark is read from it",
+            )
 
         def chained() -> Iterator[pa.RecordBatch]:
             if first is not None:
                 yield first
             yield from batches
 
-        typed = _typed_batches(
+        typed = typed_batches(
             scratch,
             chained(),
             columns,
@@ -118,13 +138,23 @@ def load_sql(
             cursor=cursor,
             progress=progress,
             row_checks=request.row_checks,
+            position_column=transformed.POSITION if stage is not None else None,
         )
-        loaded = engine.bulk_load(dest.table, arrow_path.background(typed))
+        if stage is None:
+            loaded = engine.bulk_load(dest.table, arrow_path.background(typed))
+        else:
+            relay = transformed.Relay(arrow_path.background(typed))
+            loaded = engine.bulk_load(dest.table, iter(relay))
+            relay.reraise()
         ctx = QuarantineContext(result.run_id, plan.table, source_key)
         quarantine.flush_to(engine, ctx)
         result.rows_read = counts.read
         result.rows_loaded = loaded
         result.rows_quarantined = counts.quarantined
+        if stage is not None:
+            # Rows the transforms rejected never reached the checks: count them here.
+            result.rows_read = stage.read
+            result.rows_quarantined += stage.rejected
         _, merged_away = publish.publish(
             engine, dest, plan.table, schema, key, target_exists=plan.exists
         )
@@ -137,7 +167,7 @@ def load_sql(
             # The interval is remembered in the same transaction as its rows; a backfill
             # never moves the watermark of the regular incremental loads.
             state.remember_interval(
-                engine, plan.table, source_key, request.window, counts.read, result.run_id
+                engine, plan.table, source_key, request.window, result.rows_read, result.run_id
             )
             result.sources[source_key] = {"format": "sql", "interval": list(request.window)}
         elif incremental is not None and cursor and counts.cursor_max is not None:
@@ -145,6 +175,8 @@ def load_sql(
             value = json.dumps({"value": _text(counts.cursor_max), "type": str(kind)})
             state.write_watermark(engine, plan.table, source_key, cursor, value, result.run_id)
             result.sources[source_key] = {"format": "sql", "watermark": _text(counts.cursor_max)}
+        if request.transforms:
+            result.sources[source_key]["transforms"] = [t.spec for t in request.transforms]
     finally:
         if quarantine is not None:
             quarantine.close()
@@ -204,7 +236,7 @@ def _source_query(
     return f"SELECT * FROM ({base}) AS _hr_inc WHERE {column} > {bound}", [stored["value"]]
 
 
-def _typed_batches(
+def typed_batches(
     scratch: DuckDBAdapter,
     batches: Iterator[pa.RecordBatch],
     columns: Sequence[TargetColumn],
@@ -216,8 +248,13 @@ def _typed_batches(
     cursor: str | None,
     progress: Progress | None,
     row_checks: Sequence[CheckDef] = (),
+    position_column: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Cast each source batch to the target types in the scratch DuckDB, split bad rows."""
+    """Cast each source batch to the target types in the scratch DuckDB, split bad rows.
+
+    ``position_column`` names a column of the batches holding each row's source position
+    (transformed batches); without it a row's position is its place in the stream.
+    """
     import pyarrow.compute as pc
 
     view = "_hr_source_batch"
@@ -228,7 +265,11 @@ def _typed_batches(
                 q(view),
                 [],
                 columns,
-                position=f"row_number() OVER () + {counts.read}",
+                position=(
+                    q(position_column)
+                    if position_column
+                    else f"row_number() OVER () + {counts.read}"
+                ),
                 forbid_nul=dialect == "postgres",
                 row_checks=row_checks,
             )

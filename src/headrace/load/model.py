@@ -13,6 +13,7 @@ from headrace.errors import UsageError
 if TYPE_CHECKING:
     from headrace.quality.model import CheckDef
     from headrace.schema import Contract, TableSchema
+    from headrace.transform.python import PythonTransform
 
 
 class WriteMode(StrEnum):
@@ -85,6 +86,8 @@ class LoadRequest:
     row_checks: list[CheckDef] = field(default_factory=list)
     # Backfill: load only rows with lo <= cursor < hi, once per interval (ISO bounds).
     window: tuple[str, str] | None = None
+    # Python functions applied, in order, to each Arrow batch between extract and load.
+    transforms: tuple[PythonTransform, ...] = ()
 
 
 @dataclass

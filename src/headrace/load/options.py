@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.errors import UsageError
 from headrace.load.model import Incremental, LoadRequest, SqlSource, WriteMode
+
+if TYPE_CHECKING:
+    from headrace.transform.python import PythonTransform
 
 
 def _choice(value: str, allowed: list[str], what: str) -> str:
@@ -31,8 +35,11 @@ def build_request(
     csv: dict[str, Any] | None = None,
     pipeline: str | None = None,
     checks_file: Path | None = None,
+    transforms: Sequence[str] = (),
+    transform_roots: Sequence[Path] = (),
 ) -> LoadRequest:
-    """Validate and assemble one load request."""
+    """Validate and assemble one load request; transforms are imported from
+    ``transform_roots`` (the project root) so a bad spec fails before anything runs."""
     from headrace.schema import Contract, TableSchema, load_schema_file
 
     mode = WriteMode(_choice(write, [m.value for m in WriteMode], "write mode"))
@@ -78,6 +85,11 @@ def build_request(
         from headrace.quality.spec import load_check_file
 
         row_checks = load_check_file(checks_file)
+    resolved: tuple[PythonTransform, ...] = ()
+    if transforms:
+        from headrace.transform.python import resolve_transforms
+
+        resolved = resolve_transforms(transforms, roots=transform_roots, pipeline=pipeline)
     return LoadRequest(
         source=loaded_from,
         table=table,
@@ -90,4 +102,5 @@ def build_request(
         contract=agreement,
         pipeline=pipeline,
         row_checks=row_checks,
+        transforms=resolved,
     )

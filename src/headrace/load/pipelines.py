@@ -50,6 +50,8 @@ def request_for(name: str, config: PipelineConfig, root: Path) -> LoadRequest:
         csv=config.csv.model_dump(),
         pipeline=name,
         checks_file=(root / config.checks).resolve() if config.checks else None,
+        transforms=config.transforms,
+        transform_roots=[root],
     )
 
 

@@ -1,0 +1,1 @@
+"""Transform functions the Python-transform tests name by spec (``...shop:add_total``)."""
