@@ -18,6 +18,11 @@ from headrace.engines.registry import create_engine
 from headrace.engines.url import EngineURL, parse_url
 
 if TYPE_CHECKING:
+    from headrace.advisor.advise import AdviseOptions
+    from headrace.advisor.health import HealthReport
+    from headrace.advisor.measure import QueryTiming
+    from headrace.advisor.model import Workload
+    from headrace.advisor.report import AdviceReport
     from headrace.config import ConnectionConfig, ProjectConfig
     from headrace.demo import DemoResult
     from headrace.engines.base import EngineAdapter, PingResult
@@ -160,6 +165,22 @@ class Project:
 
         return project_lineage(self)
 
+    def advise(self, options: AdviseOptions, to: str | None = None) -> AdviceReport:
+        """Recommend indexes for a workload; verify/apply them when asked."""
+        from headrace.advisor.advise import advise
+
+        with self.engine(to) as engine:
+            return advise(engine, options, base=Path.cwd())
+
+    def bench(
+        self, workload: str, to: str | None = None, *, repeat: int = 10
+    ) -> tuple[Workload, list[QueryTiming]]:
+        """Measure a workload's latencies and plans as the database stands."""
+        from headrace.advisor.advise import bench
+
+        with self.engine(to) as engine:
+            return bench(engine, workload, repeat=repeat, base=Path.cwd())
+
     def checks_for_table(
         self, table: str, to: str | None = None, extra: Sequence[CheckDef] = ()
     ) -> CheckRun | None:
@@ -249,6 +270,15 @@ class Project:
         checks = self.checks(tables, checks_file)
         with self.engine(to) as engine:
             return run_checks(engine, checks, samples=samples)
+
+    def index_health(self, to: str | None = None) -> HealthReport:
+        """Unused, duplicate, invalid and bloated indexes, and foreign keys without one."""
+        from headrace.advisor.health import index_health
+
+        # Read-only on servers: a report must never change the database it inspects.
+        _, url = self.connection(to)
+        with self.engine(to, read_only=url.scheme != "duckdb") as engine:
+            return index_health(engine)
 
     def source_engine(self, target: str) -> EngineAdapter:
         """An adapter to read from: read-only on servers (a DuckDB file may be the target

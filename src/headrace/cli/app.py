@@ -69,7 +69,19 @@ def project_options() -> tuple[Path | None, bool]:
 
 def _register_commands() -> None:
     # Imported here so each command module stays small and import cost stays lazy.
-    from headrace.cli import check, compile, demo, lineage, load, ping, plan, quarantine, run
+    from headrace.cli import (
+        advise,
+        check,
+        compile,
+        demo,
+        indexes,
+        lineage,
+        load,
+        ping,
+        plan,
+        quarantine,
+        run,
+    )
 
     ping.register(app)
     load.register(app)
@@ -77,6 +89,8 @@ def _register_commands() -> None:
     plan.register(app)
     compile.register(app)
     lineage.register(app)
+    advise.register(app)
+    indexes.register(app)
     check.register(app)
     quarantine.register(app)
     demo.register(app)

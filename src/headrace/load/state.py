@@ -72,6 +72,11 @@ _TABLES = {
         " row_offset BIGINT, column_name TEXT, reason TEXT NOT NULL, message TEXT NOT NULL,"
         " raw TEXT, quarantined_at TIMESTAMPTZ NOT NULL, replayed_by TEXT"
     ),
+    # Queries run through the MCP server and the dashboard: the advisor's "querylog" workload.
+    "query_log": (
+        "logged_at TIMESTAMPTZ NOT NULL, source TEXT NOT NULL, query TEXT NOT NULL,"
+        " duration_ms DOUBLE PRECISION, rows BIGINT, error TEXT"
+    ),
 }
 
 QUARANTINE_COLUMNS = (
