@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from headrace.advisor.analyze import OWN_QUERY_MARK
 from headrace.errors import EngineError
 
 if TYPE_CHECKING:
@@ -90,11 +91,14 @@ def measure(
         try:
             timing.indexes = plan_indexes(engine, query.sql)
             timing.secondary = [i for i in timing.indexes if i not in primary]
+            # Marked, so that a later pg_stat_statements capture does not take the
+            # advisor's own runs for the application's.
+            sql = f"{OWN_QUERY_MARK} {query.sql}" if engine.dialect == "postgres" else query.sql
             for _ in range(warmup):
-                engine.fetchall(query.sql)
+                engine.fetchall(sql)
             for _ in range(repeat):
                 started = time.perf_counter()
-                rows = engine.fetchall(query.sql)
+                rows = engine.fetchall(sql)
                 timing.samples_ms.append((time.perf_counter() - started) * 1000)
             timing.rows = len(rows) if repeat else 0
         except EngineError as exc:

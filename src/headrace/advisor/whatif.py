@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from headrace.advisor.analyze import OWN_QUERY_MARK
 from headrace.engines.sql import quote_ident
 from headrace.errors import EngineError, UsageError
 
@@ -113,7 +114,7 @@ class WhatIf:
     def plan(self, sql: str) -> Any:
         """The JSON plan with the active hypothetical set."""
         self.explains += 1
-        return self.engine.explain(sql)[0]["Plan"]
+        return self.engine.explain(f"{OWN_QUERY_MARK} {sql}")[0]["Plan"]
 
     def _explain_cost(self, sql: str) -> float:
         cost = float(self.plan(sql)["Total Cost"])
