@@ -241,3 +241,17 @@ def test_duckdb_bulk_load_reports_the_streams_own_error(tmp_path: Path) -> None:
         with pytest.raises(TerminalError, match="boom in the stream"), engine.transaction():
             engine.bulk_load("t", pa.RecordBatchReader.from_batches(schema, batches()))
         assert engine.fetchall("SELECT count(*) FROM t") == [(0,)]
+
+
+def test_fetch_capped_is_one_statement_capped_and_rolled_back(engine: EngineAdapter) -> None:
+    """The MCP read path: a smuggled second statement is refused by the engine itself,
+    rows beyond the cap are never fetched, and nothing it does survives."""
+    engine.execute("CREATE TABLE capped (a INTEGER)")
+    engine.execute("INSERT INTO capped VALUES (1), (2), (3)")
+    result = engine.fetch_capped("SELECT a FROM capped ORDER BY a", max_rows=2)
+    assert result.columns == ["a"] and result.rows == [(1,), (2,)] and result.more
+    assert len(result.types) == 1
+    with pytest.raises(TerminalError):
+        engine.fetch_capped("SELECT 1; DROP TABLE capped", max_rows=5)
+    engine.fetch_capped("DELETE FROM capped RETURNING a", max_rows=5)  # rolled back
+    assert engine.fetchall("SELECT count(*) FROM capped") == [(3,)]

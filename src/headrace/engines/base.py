@@ -68,6 +68,17 @@ class TableInfo:
 
 
 @dataclass(frozen=True)
+class CappedResult:
+    """At most ``max_rows`` rows of a query, with column names and engine type names;
+    ``more`` says the query had more rows (they were never fetched)."""
+
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    more: bool
+
+
+@dataclass(frozen=True)
 class PingResult:
     """What ``headrace ping`` reports."""
 
@@ -156,6 +167,12 @@ class EngineAdapter(ABC):
 
         Memory is bounded by the batch size, not by the result size.
         """
+
+    def fetch_capped(self, sql: str, params: Params = None, *, max_rows: int) -> CappedResult:
+        """Run ONE query in an isolated transaction that is always rolled back, fetching at
+        most ``max_rows`` rows (the rest is never materialised). The read path of the MCP
+        server and the dashboard; engines that cannot isolate it do not offer it."""
+        raise NotImplementedError(f"{self.name} has no capped query path")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

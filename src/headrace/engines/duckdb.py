@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from headrace.engines.arrow import as_reader
 from headrace.engines.base import (
     DEFAULT_BATCH_ROWS,
+    CappedResult,
     ColumnInfo,
     EngineAdapter,
     IndexInfo,
@@ -182,6 +183,51 @@ class DuckDBAdapter(EngineAdapter):
     def _on_timeout(self) -> None:
         self._timed_out.set()
         self.cancel()
+
+    def fetch_capped(self, sql: str, params: Params = None, *, max_rows: int) -> CappedResult:
+        """One statement (DuckDB's own parser counts them) on a cursor of its own, at most
+        ``max_rows + 1`` rows fetched; the statement timeout interrupts that cursor."""
+        import duckdb
+
+        cursor = self.conn.cursor()
+        timer: threading.Timer | None = None
+        timed_out = threading.Event()
+        try:
+            if len(cursor.extract_statements(sql)) != 1:
+                raise TerminalError("exactly one SQL statement per query", engine=self.name)
+            if self.statement_timeout:
+
+                def interrupt() -> None:
+                    timed_out.set()
+                    cursor.interrupt()
+
+                timer = threading.Timer(self.statement_timeout, interrupt)
+                timer.daemon = True
+                timer.start()
+            cursor.execute("BEGIN TRANSACTION")
+            result = cursor.execute(sql, params)
+            rows = result.fetchmany(max_rows + 1)
+            description = result.description or []
+            return CappedResult(
+                [d[0] for d in description],
+                [str(d[1]) for d in description],
+                rows[:max_rows],
+                len(rows) > max_rows,
+            )
+        except duckdb.Error as exc:
+            if timed_out.is_set():
+                raise QueryTimeoutError(
+                    f"statement cancelled after the {self.statement_timeout:g}s timeout",
+                    engine=self.name,
+                    sql=sql,
+                ) from exc
+            raise self.classify_error(exc, sql) from exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            cursor.close()
 
     def execute(self, sql: str, params: Params = None) -> int:
         """Run one statement; DML returns its row count."""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from headrace.engines.arrow import as_reader
 from headrace.engines.base import (
     DEFAULT_BATCH_ROWS,
+    CappedResult,
     ColumnInfo,
     EngineAdapter,
     IndexInfo,
@@ -253,6 +254,28 @@ class PostgresAdapter(EngineAdapter):
                 if not self.conn.closed:
                     with self._guard(None):
                         cursor.close()
+
+    def fetch_capped(self, sql: str, params: Params = None, *, max_rows: int) -> CappedResult:
+        """One statement through the extended protocol (a second statement smuggled after
+        a ``;`` is a protocol error, never run), inside ``BEGIN [READ ONLY]`` … ``ROLLBACK``,
+        rows streamed and the stream abandoned after ``max_rows + 1``."""
+        with self._guard(sql), self.conn.transaction(force_rollback=True):
+            cur = self.conn.cursor()
+            rows: list[tuple[Any, ...]] = []
+            # stream() always uses the extended query protocol: one statement per message.
+            for row in cur.stream(sql, params, size=min(max_rows + 1, 1000)):
+                rows.append(row)
+                if len(rows) > max_rows:
+                    break
+            description = cur.description or []
+            types = [self._type_name(d.type_code) for d in description]
+            return CappedResult(
+                [d.name for d in description], types, rows[:max_rows], len(rows) > max_rows
+            )
+
+    def _type_name(self, oid: int) -> str:
+        info = self.conn.adapters.types.get(oid)
+        return info.name if info is not None else str(oid)
 
     @contextmanager
     def _outer_transaction(self) -> Iterator[None]:
