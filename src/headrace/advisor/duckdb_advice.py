@@ -221,5 +221,5 @@ def _run_with(
 
 
 def _table_bytes(engine: EngineAdapter, table: str) -> int:
-    info = engine.table_info(table)
+    info = engine.table_info(table, sizes=True)
     return int(info.size_bytes or 0) if info else 0

@@ -124,7 +124,7 @@ class WhatIf:
 
     def _built_many(self, candidates: Sequence[IndexCandidate], then: Any) -> Any:
         for candidate in candidates:
-            info = self.engine.table_info(candidate.table)
+            info = self.engine.table_info(candidate.table, sizes=True)
             if info is not None and (info.size_bytes or 0) > REAL_BUILD_MAX_BYTES:
                 raise UsageError(
                     f"{candidate.table} is too large to cost indexes by building them"

@@ -272,13 +272,15 @@ class EngineAdapter(ABC):
         """True when a table or view of that name exists."""
         return bool(self.columns(table))
 
-    def table_info(self, table: str | exp.Table) -> TableInfo | None:
-        """Row and size estimates for one table, or None when it does not exist."""
+    def table_info(self, table: str | exp.Table, *, sizes: bool = False) -> TableInfo | None:
+        """One table's kind and row estimate (its size too with ``sizes``: DuckDB reads
+        storage info per table for it), or None when it does not exist."""
         schema, name = self.split_table(table)
+        found = self.list_tables(schema, sizes=sizes)
         if self.CASE_INSENSITIVE_NAMES:
             name = name.casefold()
-            return next((t for t in self.list_tables(schema) if t.name.casefold() == name), None)
-        return next((t for t in self.list_tables(schema) if t.name == name), None)
+            return next((t for t in found if t.name.casefold() == name), None)
+        return next((t for t in found if t.name == name), None)
 
     def ping(self) -> PingResult:
         """Connect, then time a trivial round trip (median of five)."""

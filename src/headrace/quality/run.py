@@ -101,11 +101,17 @@ def explain(
 
 
 def run_checks(
-    engine: EngineAdapter, checks: list[CheckDef], *, samples: int = SAMPLE_ROWS
+    engine: EngineAdapter,
+    checks: list[CheckDef],
+    *,
+    samples: int = SAMPLE_ROWS,
+    store: bool = True,
 ) -> CheckRun:
-    """Validate everything first (nothing runs on a bad check file), then run and store."""
+    """Validate everything first (nothing runs on a bad check file), then run and, unless
+    ``store`` is false (a read-only session: the MCP server), store the results."""
     started = time.perf_counter()
-    state.ensure_state(engine)
+    if store:
+        state.ensure_state(engine)
     compiled = explain(engine, checks)
     run_id = new_run_id()
     results: list[CheckResult] = []
@@ -125,7 +131,8 @@ def run_checks(
         round(100.0 * passing_rows / scanned_rows, 3) if scanned_rows else None,
         time.perf_counter() - started,
     )
-    _store(engine, run)
+    if store:
+        _store(engine, run)
     return run
 
 
@@ -308,14 +315,20 @@ def _anomaly(engine: EngineAdapter, check: CheckDef, result: CheckResult, value:
     p = check.params
     observed = float(value) if value is not None else 0.0
     result.observed, result.observed_value = f"{observed:g}", observed
+    stored = state.state_table("check_results", engine.dialect)
+    # A read-only run on a warehouse that never stored checks has no history yet.
     history = [
         float(v)
-        for (v,) in engine.fetchall(
-            f"SELECT observed_value FROM {state.state_table('check_results', engine.dialect)}"
-            f" WHERE table_name = {state.ph(engine)} AND check_name = {state.ph(engine)}"
-            " AND observed_value IS NOT NULL ORDER BY checked_at DESC"
-            f" LIMIT {int(p['window'])}",
-            [result.table, check.name],
+        for (v,) in (
+            []
+            if engine.table_info(f"{state.STATE_SCHEMA}.check_results") is None
+            else engine.fetchall(
+                f"SELECT observed_value FROM {stored}"
+                f" WHERE table_name = {state.ph(engine)} AND check_name = {state.ph(engine)}"
+                " AND observed_value IS NOT NULL ORDER BY checked_at DESC"
+                f" LIMIT {int(p['window'])}",
+                [result.table, check.name],
+            )
         )
     ]
     result.threshold = f"|z| <= {p['sensitivity']:g} over the last {p['window']} runs"

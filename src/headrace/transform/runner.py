@@ -89,6 +89,7 @@ def plan(project: Project, selectors: list[str], *, full_refresh: bool = False) 
         # A plan changes nothing: not even the state tables are created if missing.
         states = read_states(engine) if _has_table(engine, "_headrace.models") else {}
         versions = current_versions(engine, graph, states)
+        present = {f"{t.schema}.{t.name}".lower() for t in engine.list_tables(sizes=False)}
         may_change: set[str] = set()
         for name in names:
             node = graph.nodes[name]
@@ -97,7 +98,7 @@ def plan(project: Project, selectors: list[str], *, full_refresh: bool = False) 
                 may_change.add(name)
                 continue
             model = node.model
-            exists = engine.table_info(model.name) is not None
+            exists = model.name in present
             decision = decide(
                 model, states.get(name), exists, versions, graph, full_refresh=full_refresh
             )

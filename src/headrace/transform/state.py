@@ -84,13 +84,16 @@ def load_versions(engine: EngineAdapter) -> dict[str, str]:
     """Loaded table -> id of the last succeeded load that wrote rows into it."""
     if engine.table_info(f"{STATE_SCHEMA}.runs") is None:
         return {}  # nothing was ever loaded here
+    # The latest per table, chosen in the database: the run history only grows.
     rows = engine.fetchall(
-        f"SELECT target_table, run_id, finished_at FROM {state_table('runs', engine.dialect)}"
-        " WHERE kind = 'load' AND status = 'succeeded' AND rows_loaded > 0"
-        " ORDER BY finished_at"
+        "SELECT target_table, run_id FROM (SELECT target_table, run_id, row_number() OVER"
+        " (PARTITION BY target_table ORDER BY finished_at DESC) AS latest"
+        f" FROM {state_table('runs', engine.dialect)}"
+        " WHERE kind = 'load' AND status = 'succeeded' AND rows_loaded > 0) AS loads"
+        " WHERE latest = 1"
     )
     versions: dict[str, str] = {}
-    for table, run_id, _ in rows:
+    for table, run_id in rows:
         versions[normal_table(str(table))] = str(run_id)
     return versions
 
