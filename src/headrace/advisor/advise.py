@@ -67,13 +67,28 @@ def advise(engine: EngineAdapter, options: AdviseOptions, base: Path | None = No
         return advise_duckdb(engine, options, base)
     if engine.dialect != "postgres":
         raise UsageError(f"headrace advise supports PostgreSQL and DuckDB, not {engine.name}")
+    started = time.perf_counter()
+    workload = load_workload(engine, options.workload, base)
+    return advise_workload(engine, workload, options, started=started)
+
+
+def advise_workload(
+    engine: EngineAdapter,
+    workload: Workload,
+    options: AdviseOptions,
+    *,
+    real_build: bool = True,
+    started: float | None = None,
+) -> AdviceReport:
+    """Advise for a workload already in hand (the MCP server's agent-given queries)."""
     from headrace.advisor.candidates import generate_candidates, query_tables
     from headrace.advisor.catalog import table_metas
     from headrace.advisor.select import select_indexes
     from headrace.advisor.whatif import WhatIf
 
-    started = time.perf_counter()
-    workload = load_workload(engine, options.workload, base)
+    started = time.perf_counter() if started is None else started
+    if engine.dialect != "postgres":
+        raise UsageError("advising an in-hand workload needs PostgreSQL (what-if costing)")
     if not workload.queries:
         raise UsageError(
             f"no usable query in the workload ({len(workload.skipped)} skipped)",
@@ -94,7 +109,7 @@ def advise(engine: EngineAdapter, options: AdviseOptions, base: Path | None = No
         from headrace.advisor.verify import require_index_rights
 
         require_index_rights(engine, list(metas))
-    whatif = WhatIf(engine)
+    whatif = WhatIf(engine, allow_real_build=real_build)
     budget = None if options.budget_mb is None else int(options.budget_mb * 1_048_576)
     try:
         selection = select_indexes(
@@ -104,6 +119,7 @@ def advise(engine: EngineAdapter, options: AdviseOptions, base: Path | None = No
             candidates,
             budget_bytes=budget,
             min_gain=options.min_gain,
+            existing={t: m.indexes for t, m in metas.items()},
         )
     finally:
         whatif.reset()  # hypothetical indexes must not show in the measured plans

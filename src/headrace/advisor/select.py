@@ -10,16 +10,13 @@ uses, is dropped from the recommendation.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from headrace.advisor.model import IndexCandidate, WorkloadQuery
     from headrace.advisor.whatif import WhatIf
-
-_HYPO_NAME = re.compile(r"^<(\d+)>")
 
 
 @dataclass
@@ -51,9 +48,11 @@ def select_indexes(
     *,
     budget_bytes: int | None = None,
     min_gain: float = 0.5,
+    existing: Mapping[str, Sequence[tuple[str, ...]]] | None = None,
 ) -> Selection:
     """Greedy selection under ``budget_bytes``; every pick cuts some query's cost by at
     least ``min_gain`` (0.5: half)."""
+    existing = existing or {}
     touching = {
         c.key: [i for i, tables in enumerate(query_tables) if c.table in tables] for c in candidates
     }
@@ -88,9 +87,77 @@ def select_indexes(
         chosen.append(Recommendation(candidate, size, gain, helped))
         remaining.remove(candidate)
     chosen = _prune_redundant(whatif, queries, touching, chosen, current)
+    chosen = _narrow(whatif, queries, touching, chosen, before, existing)
+    chosen = _prune_redundant(
+        whatif, queries, touching, chosen, [whatif.cost(q.sql) for q in queries]
+    )
     chosen = _prune_unused(whatif, queries, touching, chosen)
+    _attribute(whatif, queries, touching, chosen, before)
     after = [whatif.cost(q.sql) for q in queries]
     return Selection(chosen, before, after, evaluated)
+
+
+# A narrower index is preferred when the queries lose less than this share of the
+# improvement they got (from the workload's original cost): covering columns make an
+# index much larger for a few percent of planner cost.
+NARROWING_TOLERANCE = 0.05
+
+
+def _narrow(
+    whatif: WhatIf,
+    queries: Sequence[WorkloadQuery],
+    touching: dict[Any, list[int]],
+    chosen: list[Recommendation],
+    before: list[float],
+    existing: Mapping[str, Sequence[tuple[str, ...]]],
+) -> list[Recommendation]:
+    """Replace a pick with INCLUDE columns by its plain key (or by nothing, when an
+    existing index already leads with that key) if the queries hardly notice."""
+    from dataclasses import replace
+
+    kept: list[Recommendation] = []
+    for rec in chosen:
+        pick = rec.candidate
+        if not pick.include:
+            kept.append(rec)
+            continue
+        served = touching[pick.key]
+        with_pick = {i: whatif.cost(queries[i].sql) for i in served}
+        plain = replace(pick, include=())
+        covered = any(plain.covered_by(cols) for cols in existing.get(pick.table, ()))
+        whatif.remove(pick)
+        if not covered:
+            whatif.add(plain)
+        without = {i: whatif.cost(queries[i].sql) for i in served}
+        lost = sum(queries[i].weight * (without[i] - with_pick[i]) for i in served)
+        won = sum(queries[i].weight * (before[i] - with_pick[i]) for i in served)
+        if won > 0 and lost <= NARROWING_TOLERANCE * won:
+            if not covered:
+                kept.append(Recommendation(plain, whatif.size(plain), rec.gain, rec.queries_helped))
+            continue
+        if not covered:
+            whatif.remove(plain)
+        whatif.add(pick)
+        kept.append(rec)
+    return kept
+
+
+def _attribute(
+    whatif: WhatIf,
+    queries: Sequence[WorkloadQuery],
+    touching: dict[Any, list[int]],
+    chosen: list[Recommendation],
+    before: list[float],
+) -> None:
+    """Each pick helps the queries whose final plan uses it and got cheaper."""
+    picks = {rec.candidate.key: rec for rec in chosen}
+    for rec in chosen:
+        rec.queries_helped = []
+    for i in sorted({i for rec in chosen for i in touching[rec.candidate.key]}):
+        if whatif.cost(queries[i].sql) >= before[i]:
+            continue
+        for key in whatif.used_in(whatif.plan(queries[i].sql), [r.candidate for r in chosen]):
+            picks[key].queries_helped.append(i)
 
 
 def _prune_redundant(
@@ -122,27 +189,14 @@ def _prune_unused(
     chosen: list[Recommendation],
 ) -> list[Recommendation]:
     """Drop a pick that no query's plan uses once all picks are in place."""
-    used: set[int] = set()
+    picks = [rec.candidate for rec in chosen]
+    used: set[Any] = set()
     for i in {i for rec in chosen for i in touching[rec.candidate.key]}:
-        used |= _index_oids(whatif.plan(queries[i].sql))
+        used |= whatif.used_in(whatif.plan(queries[i].sql), picks)
     kept = []
     for rec in chosen:
-        oid = whatif.oid(rec.candidate)
-        if oid is None or oid in used:
+        if rec.candidate.key in used:
             kept.append(rec)
         else:
             whatif.remove(rec.candidate)
     return kept
-
-
-def _index_oids(plan: Any) -> set[int]:
-    """Hypothetical index oids a JSON plan names (HypoPG calls them ``<oid>btree_...``)."""
-    found: set[int] = set()
-    stack = [plan]
-    while stack:
-        node = stack.pop()
-        match = _HYPO_NAME.match(str(node.get("Index Name", "")))
-        if match:
-            found.add(int(match.group(1)))
-        stack.extend(node.get("Plans", []))
-    return found

@@ -38,21 +38,29 @@ class WhatIf:
             raise UsageError("HypoPG is not available", hint="CREATE EXTENSION hypopg")
         self.notes: list[str] = []
         self._active: dict[tuple[Any, ...], int] = {}  # candidate key -> hypothetical oid
+        # Without HypoPG, the chosen set is rebuilt (and rolled back) for every estimate.
+        self._chosen: dict[tuple[Any, ...], IndexCandidate] = {}
         self._sizes: dict[tuple[Any, ...], int] = {}
         self.explains = 0
 
     def _hypopg(self) -> bool:
+        installed = self.engine.fetchall("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'")
+        if installed:
+            return True  # no DDL: a read-only session (the MCP server) can use it as it is
         try:
             self.engine.execute("CREATE EXTENSION IF NOT EXISTS hypopg")
         except EngineError:
-            return False  # not installed, or no right to create extensions
+            return False  # not available, or no right to create extensions
         return True
 
     # -- hypothetical index sets (HypoPG) ---------------------------------------------
 
     def add(self, candidate: IndexCandidate) -> None:
         """Make ``candidate`` visible to this session's planner."""
-        if self.method != HYPOPG or candidate.key in self._active:
+        if self.method != HYPOPG:
+            self._chosen[candidate.key] = candidate
+            return
+        if candidate.key in self._active:
             return
         oid, _ = self.engine.fetchall(
             "SELECT indexrelid, indexname FROM hypopg_create_index(%s)", [candidate.ddl()]
@@ -61,19 +69,35 @@ class WhatIf:
 
     def remove(self, candidate: IndexCandidate) -> None:
         """Hide ``candidate`` again."""
+        self._chosen.pop(candidate.key, None)
         oid = self._active.pop(candidate.key, None)
         if oid is not None:
             self.engine.execute("SELECT hypopg_drop_index(%s)", [oid])
 
-    def oid(self, candidate: IndexCandidate) -> int | None:
-        """The hypothetical index's oid while it is active (HypoPG only)."""
-        return self._active.get(candidate.key)
+    def used_in(self, plan: Any, candidates: Sequence[IndexCandidate]) -> set[tuple[Any, ...]]:
+        """Keys of the ``candidates`` a plan scans (HypoPG names an index ``<oid>btree_...``;
+        a real build keeps the candidate's own name)."""
+        names: set[str] = set()
+        stack = [plan]
+        while stack:
+            node = stack.pop()
+            if node.get("Index Name"):
+                names.add(str(node["Index Name"]))
+            stack.extend(node.get("Plans", []))
+        found = set()
+        for c in candidates:
+            oid = self._active.get(c.key)
+            marker = f"<{oid}>" if oid is not None else None
+            if c.name() in names or (marker and any(n.startswith(marker) for n in names)):
+                found.add(c.key)
+        return found
 
     def reset(self) -> None:
         """Hide every hypothetical index."""
         if self.method == HYPOPG:
             self.engine.execute("SELECT hypopg_reset()")
         self._active.clear()
+        self._chosen.clear()
 
     def size(self, candidate: IndexCandidate) -> int:
         """Estimated size in bytes of ``candidate`` once built."""
@@ -107,17 +131,23 @@ class WhatIf:
             finally:
                 for candidate in added:
                     self.remove(candidate)
+        extra = [*self._chosen.values(), *(c for c in extra if c.key not in self._chosen)]
         if not extra:
             return self._explain_cost(sql)
         return float(self._built_many(extra, lambda: self._explain_cost(sql)))
 
     def plan(self, sql: str) -> Any:
-        """The JSON plan with the active hypothetical set."""
+        """The JSON plan with the active set."""
+        if self.method != HYPOPG and self._chosen:
+            return self._built_many(list(self._chosen.values()), lambda: self._plan(sql))
+        return self._plan(sql)
+
+    def _plan(self, sql: str) -> Any:
         self.explains += 1
         return self.engine.explain(f"{OWN_QUERY_MARK} {sql}")[0]["Plan"]
 
     def _explain_cost(self, sql: str) -> float:
-        cost = float(self.plan(sql)["Total Cost"])
+        cost = float(self._plan(sql)["Total Cost"])
         return float(cost) if math.isfinite(cost) else float("inf")
 
     # -- the slow way: build for real inside a transaction that rolls back ----------------
