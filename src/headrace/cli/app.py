@@ -77,6 +77,7 @@ def _register_commands() -> None:
         indexes,
         lineage,
         load,
+        mcp,
         ping,
         plan,
         quarantine,
@@ -90,6 +91,7 @@ def _register_commands() -> None:
     compile.register(app)
     lineage.register(app)
     advise.register(app)
+    mcp.register(app)
     indexes.register(app)
     check.register(app)
     quarantine.register(app)

@@ -1,0 +1,1 @@
+"""MCP server: safe database access for AI agents."""
