@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from headrace.config.durations import DURATION_FORMS, parse_duration
 from headrace.config.pipelines import PipelineConfig, RuntimeConfig
+from headrace.config.observe import ObserveConfig
 from headrace.config.sql_models import ModelsConfig
 from headrace.errors import UsageError
 
@@ -106,6 +107,7 @@ class ProjectConfig(BaseModel):
     checks: list[dict[str, Any]] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    observe: ObserveConfig = Field(default_factory=ObserveConfig)
 
     @field_validator("warehouse")
     @classmethod
