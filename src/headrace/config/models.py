@@ -11,8 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from headrace.config.durations import DURATION_FORMS, parse_duration
-from headrace.config.pipelines import PipelineConfig, RuntimeConfig
 from headrace.config.observe import ObserveConfig
+from headrace.config.pipelines import PipelineConfig, RuntimeConfig
 from headrace.config.sql_models import ModelsConfig
 from headrace.errors import UsageError
 
