@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from headrace.load.model import LoadRequest, LoadResult
     from headrace.load.quarantine import QuarantineSummary
     from headrace.load.runner import Progress
+    from headrace.observe.cost import CostReport
+    from headrace.observe.runs import RunDetail, RunSummary
+    from headrace.observe.slo import SloStatus
     from headrace.quality.compile import CompiledTable
     from headrace.quality.model import CheckDef
     from headrace.quality.run import CheckRun
@@ -279,6 +282,49 @@ class Project:
         _, url = self.connection(to)
         with self.engine(to, read_only=url.scheme != "duckdb") as engine:
             return index_health(engine)
+
+    # -- observe: run history, SLOs, cost (headrace.observe) -------------------------------
+
+    def runs(
+        self, pipeline: str | None = None, since_s: float | None = None, limit: int = 100
+    ) -> list[RunSummary]:
+        """Recorded ``headrace run`` runs, newest first."""
+        from headrace.observe.runs import list_runs
+
+        with self._run_store() as engine:
+            return list_runs(engine, pipeline=pipeline, since_s=since_s, limit=limit)
+
+    def run_detail(self, run_id: str) -> RunDetail:
+        """One run with its steps and check results."""
+        from headrace.observe.runs import get_run
+
+        with self._run_store() as engine:
+            return get_run(engine, run_id)
+
+    def slos(self) -> list[SloStatus]:
+        """Success rate, error budget and freshness of each pipeline and model."""
+        from headrace.observe.slo import compute_slos
+        from headrace.observe.targets import project_targets
+
+        names = project_targets(self).names
+        with self._run_store() as engine:
+            return compute_slos(engine, self.config.observe, names)
+
+    def costs(self) -> CostReport:
+        """Projected monthly cost of each pipeline and model against the budget."""
+        from headrace.observe.cost import estimate_costs
+
+        with self._run_store() as engine:
+            return estimate_costs(engine, self)
+
+    def _run_store(self) -> EngineAdapter:
+        # Reports only read: read-only on servers, as for index health.
+        _, url = self.connection(None)
+        if url.scheme == "duckdb" and url.path not in ("", ":memory:"):
+            if not Path(url.path).expanduser().exists():
+                # Opening a missing DuckDB file would create it; an empty store answers.
+                return create_engine(parse_url("duckdb:///:memory:"))
+        return self.engine(None, read_only=url.scheme != "duckdb")
 
     def source_engine(self, target: str) -> EngineAdapter:
         """An adapter to read from: read-only on servers (a DuckDB file may be the target

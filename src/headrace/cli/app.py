@@ -73,6 +73,7 @@ def _register_commands() -> None:
         advise,
         check,
         compile,
+        cost,
         demo,
         indexes,
         lineage,
@@ -82,6 +83,8 @@ def _register_commands() -> None:
         plan,
         quarantine,
         run,
+        runs,
+        slo,
     )
 
     ping.register(app)
@@ -96,6 +99,9 @@ def _register_commands() -> None:
     check.register(app)
     quarantine.register(app)
     demo.register(app)
+    runs.register(app)
+    slo.register(app)
+    cost.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ GB_MONTH_USD = 0.08
 SCANNED_TB_USD = 5.0
 
 AlertEvent = Literal["run_failed", "check_failed", "slo_breach", "budget_breach"]
+ALL_EVENTS: tuple[AlertEvent, ...] = ("run_failed", "check_failed", "slo_breach", "budget_breach")
 
 
 def _seconds(value: Any) -> float:
@@ -62,9 +63,7 @@ class WebhookConfig(BaseModel):
 
     url: str
     format: Literal["json", "slack"] = "json"
-    events: list[AlertEvent] = Field(
-        default_factory=lambda: ["run_failed", "check_failed", "slo_breach", "budget_breach"]
-    )
+    events: list[AlertEvent] = Field(default_factory=lambda: list(ALL_EVENTS))
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=10.0, gt=0)
 

@@ -1,0 +1,1 @@
+"""Operate pipelines: run history, SLOs, cost model, metrics, lineage events, alerts."""
