@@ -79,6 +79,7 @@ def _register_commands() -> None:
         lineage,
         load,
         mcp,
+        metrics,
         ping,
         plan,
         quarantine,
@@ -102,6 +103,7 @@ def _register_commands() -> None:
     runs.register(app)
     slo.register(app)
     cost.register(app)
+    metrics.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

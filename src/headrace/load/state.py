@@ -77,6 +77,11 @@ _TABLES = {
         "logged_at TIMESTAMPTZ NOT NULL, source TEXT NOT NULL, query TEXT NOT NULL,"
         " duration_ms DOUBLE PRECISION, rows BIGINT, error TEXT"
     ),
+    # Whether each SLO / the budget was last seen breached: alerts fire only on the flip.
+    "alert_state": (
+        "alert_key TEXT PRIMARY KEY, breached BOOLEAN NOT NULL, detail TEXT,"
+        " changed_at TIMESTAMPTZ NOT NULL"
+    ),
 }
 
 QUARANTINE_COLUMNS = (

@@ -164,6 +164,7 @@ def run_dag(
             details={"resumed_from": resumed_from},
         )
         _save(store, run, steps.values())
+        _observe("on_run_start", project, run_id, list(specs))
         try:
             _execute(
                 project,
@@ -180,6 +181,8 @@ def run_dag(
                     step.status, step.error = "cancelled", "interrupted"
             run.status = "cancelled"
             _save(store, run, steps.values())
+            cancelled = RunOutcome(run_id, run.status, list(steps.values()), resumed_from)
+            _observe("on_run_end", project, cancelled)
             raise
         failed = [s for s in steps.values() if s.status in ("failed", "cancelled")]
         run.status = "failed" if failed else "succeeded"
@@ -189,7 +192,21 @@ def run_dag(
         run.rows_quarantined = sum(s.result.rows_quarantined for s in steps.values() if s.result)
         run.error = failed[0].error if failed else None
         _save(store, run, steps.values())
-    return RunOutcome(run_id, run.status, list(steps.values()), resumed_from)
+    outcome = RunOutcome(run_id, run.status, list(steps.values()), resumed_from)
+    _observe("on_run_end", project, outcome)
+    return outcome
+
+
+def _observe(hook: str, *args: Any) -> None:
+    """Call an observer hook (lineage events, alerts): observers never fail a run."""
+    import sys
+
+    try:
+        from headrace.observe import hooks
+
+        getattr(hooks, hook)(*args)
+    except Exception as exc:  # the hooks report their own failures; this is the last guard
+        sys.stderr.write(f"warning: observer {hook} failed: {type(exc).__name__}\n")
 
 
 def _open_store(project: Project, wait_s: float) -> EngineAdapter:
