@@ -250,11 +250,12 @@ def test_session_layer_holds_without_the_guard(pg_url: str, tmp_path: Path) -> N
     from headrace.mcp.database import capped_query
 
     make_project(tmp_path / "p", pg_url)
+    agent = "agent_" + pg_url.rsplit("/", 1)[1]  # roles are cluster-wide
     with create_engine(pg_url) as admin:
-        admin.execute("CREATE ROLE agent LOGIN PASSWORD 'agent-pw'")
-        admin.execute("GRANT USAGE ON SCHEMA shop TO agent")
-        admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA shop TO agent")
-    agent_url = "postgresql://agent:agent-pw@" + pg_url.split("@", 1)[1]
+        admin.execute(f"CREATE ROLE {agent} LOGIN PASSWORD 'agent-pw'")
+        admin.execute(f"GRANT USAGE ON SCHEMA shop TO {agent}")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA shop TO {agent}")
+    agent_url = f"postgresql://{agent}:agent-pw@" + pg_url.split("@", 1)[1]
     before = counts(pg_url)
     with create_engine(agent_url, read_only=True, statement_timeout=1) as engine:
         for _, dialect, sql in FORBIDDEN:

@@ -135,13 +135,13 @@ def test_without_hypopg_candidates_are_built_and_rolled_back(
     """A role that may not create extensions gets the fallback, and the report says so."""
     seed(pg_url)
     database = pg_url.rsplit("/", 1)[1]
+    owner = f"shop_owner_{database}"  # roles are cluster-wide: one per test database
     with create_engine(pg_url) as admin:
-        admin.execute("CREATE ROLE shop_owner LOGIN PASSWORD 'pw'")
-        admin.execute("ALTER SCHEMA shop OWNER TO shop_owner")
-        admin.execute("ALTER TABLE shop.orders OWNER TO shop_owner")
-        admin.execute("ALTER TABLE shop.customers OWNER TO shop_owner")
-    owner_url = pg_url.replace("postgres:", "shop_owner:", 1).split("@")[1]
-    owner_url = f"postgresql://shop_owner:pw@{owner_url}"
+        admin.execute(f"CREATE ROLE {owner} LOGIN PASSWORD 'pw'")
+        admin.execute(f"ALTER SCHEMA shop OWNER TO {owner}")
+        admin.execute(f"ALTER TABLE shop.orders OWNER TO {owner}")
+        admin.execute(f"ALTER TABLE shop.customers OWNER TO {owner}")
+    owner_url = f"postgresql://{owner}:pw@" + pg_url.split("@", 1)[1]
     assert database in owner_url
     with create_engine(owner_url) as engine:
         report = advise(engine, AdviseOptions(str(workload)))
@@ -155,14 +155,15 @@ def test_a_role_without_rights_is_stopped_before_anything_changes(
     pg_url: str, workload: Path
 ) -> None:
     seed(pg_url)
+    reader = "reader_" + pg_url.rsplit("/", 1)[1]  # roles are cluster-wide
     with create_engine(pg_url) as admin:
-        admin.execute("CREATE ROLE reader LOGIN PASSWORD 'pw'")
-        admin.execute("GRANT USAGE ON SCHEMA shop TO reader")
-        admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA shop TO reader")
-    reader_url = "postgresql://reader:pw@" + pg_url.split("@", 1)[1]
+        admin.execute(f"CREATE ROLE {reader} LOGIN PASSWORD 'pw'")
+        admin.execute(f"GRANT USAGE ON SCHEMA shop TO {reader}")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA shop TO {reader}")
+    reader_url = f"postgresql://{reader}:pw@" + pg_url.split("@", 1)[1]
     with create_engine(reader_url) as engine, pytest.raises(UsageError) as info:
         advise(engine, AdviseOptions(str(workload), verify=True))
-    assert "role reader cannot create indexes on shop." in str(info.value)
+    assert f"role {reader} cannot create indexes on shop." in str(info.value)
     assert index_names(pg_url) == set()
 
 

@@ -43,9 +43,10 @@ def mcp_command(
         bool,
         typer.Option(
             "--query-log/--no-query-log",
-            help="Record queries in _headrace.query_log (PostgreSQL) for headrace advise.",
+            help="Record queries in _headrace.query_log for headrace advise --workload"
+            " querylog (PostgreSQL; the server's only write, on a second connection).",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Serve the warehouse to AI agents (MCP): explore, query read-only, explain, advise on
     indexes, check quality, follow runs. Read-only in the database session and by SQL

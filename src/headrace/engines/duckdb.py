@@ -185,27 +185,29 @@ class DuckDBAdapter(EngineAdapter):
         self.cancel()
 
     def fetch_capped(self, sql: str, params: Params = None, *, max_rows: int) -> CappedResult:
-        """One statement (DuckDB's own parser counts them) on a cursor of its own, at most
-        ``max_rows + 1`` rows fetched; the statement timeout interrupts that cursor."""
+        """One statement (DuckDB's own parser counts them), at most ``max_rows + 1`` rows
+        fetched, interrupted at the statement timeout; on a writable database inside a
+        transaction that is rolled back. Callers lend an adapter to one thread at a time
+        (the MCP server's session pool)."""
         import duckdb
 
-        cursor = self.conn.cursor()
-        timer: threading.Timer | None = None
+        from headrace.engines.watchdog import WATCHDOG
+
+        conn = self.conn
         timed_out = threading.Event()
+
+        def interrupt() -> None:
+            timed_out.set()
+            conn.interrupt()
+
+        token = WATCHDOG.arm(self.statement_timeout, interrupt) if self.statement_timeout else None
+        isolate = not self.read_only and not self.in_transaction
         try:
-            if len(cursor.extract_statements(sql)) != 1:
+            if len(conn.extract_statements(sql)) != 1:
                 raise TerminalError("exactly one SQL statement per query", engine=self.name)
-            if self.statement_timeout:
-
-                def interrupt() -> None:
-                    timed_out.set()
-                    cursor.interrupt()
-
-                timer = threading.Timer(self.statement_timeout, interrupt)
-                timer.daemon = True
-                timer.start()
-            cursor.execute("BEGIN TRANSACTION")
-            result = cursor.execute(sql, params)
+            if isolate:
+                conn.execute("BEGIN TRANSACTION")
+            result = conn.execute(sql, params)
             rows = result.fetchmany(max_rows + 1)
             description = result.description or []
             return CappedResult(
@@ -223,11 +225,11 @@ class DuckDBAdapter(EngineAdapter):
                 ) from exc
             raise self.classify_error(exc, sql) from exc
         finally:
-            if timer is not None:
-                timer.cancel()
-            with contextlib.suppress(duckdb.Error):
-                cursor.execute("ROLLBACK")
-            cursor.close()
+            if token is not None:
+                WATCHDOG.disarm(token)
+            if isolate:
+                with contextlib.suppress(duckdb.Error):
+                    conn.execute("ROLLBACK")
 
     def execute(self, sql: str, params: Params = None) -> int:
         """Run one statement; DML returns its row count."""

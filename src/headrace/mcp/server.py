@@ -57,7 +57,9 @@ def clear_errors(fn: F) -> F:
 
 
 def _add(server: MCPServer, fn: Callable[..., Any]) -> None:
-    server.add_tool(clear_errors(fn))
+    # Unstructured output: the JSON text is the result; the SDK would otherwise validate
+    # and serialise every result a second time as structured content.
+    server.add_tool(clear_errors(fn), structured_output=False)
 
 
 def build_server(project: Project, options: ServerOptions) -> tuple[MCPServer, Toolbox]:
@@ -75,7 +77,12 @@ def build_server(project: Project, options: ServerOptions) -> tuple[MCPServer, T
     if pool.dialect == "duckdb":
         options.query_log = False  # a read-only DuckDB file cannot take the log's writes
     box = Toolbox(pool, project, options, _capabilities(project, pool))
-    server = MCPServer(name="headrace", instructions=INSTRUCTIONS)
+    from headrace._version import __version__
+
+    # WARNING: the SDK would otherwise set up INFO logging for the whole process.
+    server = MCPServer(
+        name="headrace", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    )
     _register_core(server, box)
     _register_optional(server, box)
     _register_resources(server, box)
@@ -237,7 +244,7 @@ def _register_optional(server: MCPServer, box: Toolbox) -> None:
             return box.lineage(model, column)
 
         _add(server, lineage)
-    if box.options.allow_write and box.project.config.pipelines:
+    if box.options.allow_write and (box.project.config.pipelines or "models" in caps):
 
         def run_pipeline(
             name: Annotated[str, Field(description="A pipeline or model of headrace.yml.")],

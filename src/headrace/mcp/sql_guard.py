@@ -26,6 +26,7 @@ Decisions (see also the denylist below):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -674,7 +675,7 @@ def _guard_show(statement: str, tokens: list[Token]) -> GuardedQuery:
 # --- entry point ------------------------------------------------------------------------
 
 
-def guard_sql(sql: str, dialect: str) -> GuardedQuery:
+def _guard_uncached(sql: str, dialect: str) -> GuardedQuery:
     """Check that ``sql`` is exactly one read-only query; raise SqlRefused otherwise."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
@@ -701,3 +702,22 @@ def _first_line(error: BaseException) -> str:
 
 
 __all__ = ["GuardedQuery", "SqlRefused", "denied_function", "guard_sql", "scan"]
+
+
+@functools.lru_cache(maxsize=2048)
+def _guard_cached(sql: str, dialect: str) -> GuardedQuery | SqlRefused:
+    try:
+        return _guard_uncached(sql, dialect)
+    except SqlRefused as exc:
+        return exc
+
+
+def guard_sql(sql: str, dialect: str) -> GuardedQuery:
+    """Check ``sql`` against every rule; raise SqlRefused naming the rule that refused it.
+
+    Verdicts are cached by text: an agent repeats its queries, and the guard is pure.
+    """
+    verdict = _guard_cached(sql, dialect)
+    if isinstance(verdict, SqlRefused):
+        raise SqlRefused(verdict.rule, verdict.reason)
+    return verdict

@@ -28,7 +28,7 @@ class ServerOptions:
     max_rows: int = 1000
     max_chars: int = 50_000
     timeout_s: float = 10.0
-    query_log: bool = True
+    query_log: bool = False  # opt in: it writes (the only write), through a second session
 
 
 @dataclass
