@@ -85,6 +85,7 @@ def _register_commands() -> None:
         quarantine,
         run,
         runs,
+        serve,
         slo,
     )
 
@@ -104,6 +105,7 @@ def _register_commands() -> None:
     slo.register(app)
     cost.register(app)
     metrics.register(app)
+    serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
