@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -51,6 +50,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _shared, however loaded
+import _shared  # noqa: E402
+from _shared import cpu_busy, machine  # noqa: E402, F401 - other benchmarks use them from here
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS = 2  # default; --runs changes it
@@ -650,58 +653,9 @@ def bench_scaling(
 # -- report ---------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    """Where the figures come from."""
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["memory_mb"] = round(int(line.split()[1]) / 1024)
-                break
-    except OSError:
-        pass
-    try:
-        import duckdb
-
-        info["duckdb"] = duckdb.__version__
-    except ImportError:
-        pass
-    return info
-
-
-def cpu_busy(seconds: float = 2.0) -> float | None:
-    """Share of all CPUs busy over a short sample (from /proc/stat): is anything else running?"""
-
-    def totals() -> tuple[int, int]:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return sum(fields[:8]), idle
-
-    try:
-        total0, idle0 = totals()
-        time.sleep(seconds)
-        total1, idle1 = totals()
-    except (OSError, ValueError, IndexError):
-        return None
-    elapsed = total1 - total0
-    return round(1 - (idle1 - idle0) / elapsed, 3) if elapsed > 0 else None
-
-
 def guarded(what: str, notes: list[str], step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one section; an unexpected failure becomes an ``error`` entry, not a crash."""
-    try:
-        return step()
-    except Exception as exc:
-        log(f"{what} failed: {type(exc).__name__}: {exc}")
-        notes.append(f"{what}: could not run ({type(exc).__name__})")
-        return {"error": f"{type(exc).__name__}: {str(exc)[-1500:]}"}
+    return _shared.guarded(what, notes, step, log)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

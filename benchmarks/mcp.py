@@ -49,10 +49,10 @@ asserted; a section that cannot run reports ``error``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
-import platform
 import resource
 import shutil
 import socket
@@ -69,6 +69,11 @@ from typing import Any
 # drop it, so that ``import mcp`` finds the SDK rather than this script.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or os.getcwd()).resolve() != _HERE]
+# The shared helpers, loaded by path (the folder is no longer importable).
+_spec = importlib.util.spec_from_file_location("headrace_bench_shared", _HERE / "_shared.py")
+assert _spec is not None and _spec.loader is not None
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
 
 REPO_ROOT = _HERE.parent
 TOKEN = "bench-token-0123456789abcdef"
@@ -705,60 +710,9 @@ def bench_engine(
 # -- report ---------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    """Where the figures come from."""
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-    }
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["memory_mb"] = round(int(line.split()[1]) / 1024)
-                break
-    except OSError:
-        pass
-    from importlib import metadata
-
-    for package in ("mcp", "duckdb", "psycopg"):
-        try:
-            info[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
-    return info
-
-
-def cpu_busy(seconds: float = 2.0) -> float | None:
-    """Share of all CPUs busy over a short sample (from /proc/stat)."""
-
-    def totals() -> tuple[int, int]:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        return sum(fields[:8]), idle
-
-    try:
-        total0, idle0 = totals()
-        time.sleep(seconds)
-        total1, idle1 = totals()
-    except (OSError, ValueError, IndexError):
-        return None
-    elapsed = total1 - total0
-    return round(1 - (idle1 - idle0) / elapsed, 3) if elapsed > 0 else None
-
-
 def guarded(what: str, notes: list[str], step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one section; an unexpected failure becomes an ``error`` entry, not a crash."""
-    try:
-        return step()
-    except Exception as exc:
-        log(f"{what} failed: {type(exc).__name__}: {exc}")
-        notes.append(f"{what}: could not run ({type(exc).__name__})")
-        return {"error": f"{type(exc).__name__}: {str(exc)[-1500:]}"}
+    return _shared.guarded(what, notes, step, log)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -794,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "the PostgreSQL cluster runs with fsync=off and synchronous_commit=off: the query"
         " log's commit is cheaper here than on a durable server",
     ]
-    busy_before = cpu_busy()
+    busy_before = _shared.cpu_busy()
     sections: dict[str, Any] = {}
     for dialect in ("duckdb", "postgres"):
         if dialect in engines:
@@ -803,7 +757,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         else:
             sections[dialect] = {"skipped": True}
-    busy_after = cpu_busy()
+    busy_after = _shared.cpu_busy()
     busiest = max(x for x in (busy_before, busy_after, 0.0) if x is not None)
     if busiest > BUSY_WARNING:
         notes.append(
@@ -823,7 +777,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "clients": args.clients,
                 "per_client": args.per_client,
                 "cpu_count": os.cpu_count(),
-                "machine": machine(),
+                "machine": _shared.machine(("mcp", "duckdb", "psycopg")),
                 "cpu_busy_outside_run": {"before": busy_before, "after": busy_after},
                 **sections,
                 "total_seconds": round(time.perf_counter() - started, 1),

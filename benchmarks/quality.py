@@ -38,7 +38,6 @@ tail. Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -58,24 +57,13 @@ BUSY_WARNING = 0.15
 UNIQUE_KEY = ("l_orderkey", "l_linenumber")
 
 
-def _load_helpers() -> Any:
-    """``benchmarks/load.py`` as a module (data cache, process timing, PostgreSQL cluster)."""
-    name = "headrace_bench_load"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH_DIR / "load.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
+import _shared  # noqa: E402 - the benchmarks folder is on the path when run as a script
 
 if TYPE_CHECKING:
     import load as bench
     from load import Measured
 else:
-    bench = _load_helpers()
+    bench = _shared.load_bench()
     Measured = bench.Measured
 
 
@@ -641,12 +629,7 @@ def vacuum(url: str, sql: str) -> None:
 
 def guarded(what: str, notes: list[str], step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one section; an unexpected failure becomes an ``error`` entry, not a crash."""
-    try:
-        return step()
-    except Exception as exc:
-        log(f"{what} failed: {type(exc).__name__}: {exc}")
-        notes.append(f"{what}: could not run ({type(exc).__name__})")
-        return {"error": f"{type(exc).__name__}: {str(exc)[-1500:]}"}
+    return _shared.guarded(what, notes, step, log)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
