@@ -360,3 +360,29 @@ def test_http_refuses_unsafe_starts(args: list[str], fragment: str, tmp_path: Pa
         [*HEADRACE, "mcp", *args], cwd=tmp_path, capture_output=True, text=True, env=env
     )
     assert done.returncode == 2 and fragment in done.stderr
+
+
+def test_duckdb_sessions_step_aside_when_idle(duckdb_url: str, tmp_path: Path) -> None:
+    """While the agent is quiet, another process can write the DuckDB file the server
+    reads; the next question reconnects and sees the new rows."""
+    root = make_project(tmp_path / "p", duckdb_url)
+    (root / "more.csv").write_text("currency,rate\nJPY,0.007\n")
+
+    async def body(session: Any) -> None:
+        first = payload(
+            await session.call_tool("run_query", {"sql": "SELECT count(*) FROM raw.fx"})
+        )
+        assert first["rows"] == [[2]]
+        await anyio.sleep(3.5)  # past the idle close (2 s)
+        loaded = await anyio.to_thread.run_sync(
+            lambda: subprocess.run(
+                [*HEADRACE, "load", "more.csv", "raw.fx"], cwd=root, capture_output=True, text=True
+            )
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        again = payload(
+            await session.call_tool("run_query", {"sql": "SELECT count(*) FROM raw.fx"})
+        )
+        assert again["rows"] == [[3]]
+
+    with_session(stdio(root), body)

@@ -65,21 +65,36 @@ class QueryResult:
 class SessionPool:
     """Up to ``size`` read-only sessions made by ``factory``, lent one call at a time."""
 
-    def __init__(self, factory: Callable[[], EngineAdapter], size: int = 8, wait_s: float = 30):
+    def __init__(
+        self,
+        factory: Callable[[], EngineAdapter],
+        size: int = 8,
+        wait_s: float = 30,
+        idle_close_s: float | None = None,
+    ):
         self._factory = factory
         self._idle: queue.LifoQueue[EngineAdapter] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
         self._wait_s = wait_s
         self._lock = threading.Lock()
         self._open: set[int] = set()
+        self._lent = 0
+        self._last_used = time.monotonic()
         self.size = size
         self.dialect = factory().dialect  # unconnected: just the class attribute
+        # A DuckDB file admits a writing process only when no other process has it open:
+        # close the sessions once the agent has been quiet for a moment, so that
+        # `headrace run` in another terminal can write between questions.
+        default_idle = 2.0 if self.dialect == "duckdb" else None
+        self.idle_close_s = default_idle if idle_close_s is None else idle_close_s
 
     @contextmanager
     def session(self) -> Iterator[EngineAdapter]:
         """A session for one call; waits (bounded) when all are busy."""
         if not self._slots.acquire(timeout=self._wait_s):
             raise TransientError(f"all {self.size} database sessions are busy; try again")
+        with self._lock:
+            self._lent += 1
         engine: EngineAdapter | None = None
         try:
             try:
@@ -108,7 +123,23 @@ class SessionPool:
         finally:
             if engine is not None:
                 self._idle.put(engine)
+            with self._lock:
+                self._lent -= 1
+                self._last_used = time.monotonic()
             self._slots.release()
+            if self.idle_close_s:
+                from headrace.engines.watchdog import WATCHDOG
+
+                WATCHDOG.arm(self.idle_close_s, self._close_if_quiet)
+
+    def _close_if_quiet(self) -> None:
+        """Close the idle sessions when no call has run for ``idle_close_s``."""
+        with self._lock:
+            quiet = self._lent == 0 and (
+                time.monotonic() - self._last_used >= (self.idle_close_s or 0) * 0.99
+            )
+        if quiet:
+            self.close()
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
