@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.errors import HeadraceError, UsageError
 from headrace.mcp.catalog import describe_table, list_tables
-from headrace.mcp.database import capped_query, json_value
+from headrace.mcp.database import capped_query
 
 if TYPE_CHECKING:
     from headrace.mcp.database import SessionPool
@@ -174,44 +174,17 @@ class Toolbox:
             return run_checks(engine, checks, store=False).to_json()
 
     def list_runs(self, limit: int, pipeline: str | None) -> list[dict[str, Any]]:
-        from headrace.load.state import state_table
+        from headrace.observe.runs import list_runs
 
-        limit = max(1, min(limit, 200))
         with self.pool.session() as engine:
-            p = "%s" if engine.dialect == "postgres" else "?"
-            where = "WHERE kind = 'run'" + (f" AND pipeline LIKE {p}" if pipeline else "")
-            found = engine.fetch_capped(
-                "SELECT run_id, status, pipeline, started_at, finished_at, rows_read,"
-                f" rows_loaded, rows_quarantined, error FROM {state_table('runs', engine.dialect)}"
-                f" {where} ORDER BY started_at DESC LIMIT {limit}",
-                [f"%{pipeline}%"] if pipeline else None,
-                max_rows=limit,
-            )
-        return [dict(zip(found.columns, map(json_value, r), strict=True)) for r in found.rows]
+            runs = list_runs(engine, pipeline=pipeline, limit=max(1, min(limit, 200)))
+        return [run.to_json() for run in runs]
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        from headrace.load.state import state_table
+        from headrace.observe.runs import get_run
 
         with self.pool.session() as engine:
-            p = "%s" if engine.dialect == "postgres" else "?"
-            runs = engine.fetch_capped(
-                f"SELECT * FROM {state_table('runs', engine.dialect)} WHERE run_id = {p}",
-                [run_id],
-                max_rows=1,
-            )
-            if not runs.rows:
-                raise UsageError(f"no run {run_id}", hint="list_runs shows recent run ids")
-            steps = engine.fetch_capped(
-                f"SELECT * FROM {state_table('steps', engine.dialect)} WHERE run_id = {p}"
-                " ORDER BY started_at",
-                [run_id],
-                max_rows=1000,
-            )
-        run = dict(zip(runs.columns, map(json_value, runs.rows[0]), strict=True))
-        run["steps"] = [
-            dict(zip(steps.columns, map(json_value, r), strict=True)) for r in steps.rows
-        ]
-        return run
+            return get_run(engine, run_id).to_json()
 
     def lineage(self, model: str, column: str | None) -> dict[str, Any]:
         from headrace.transform.lineage_render import render_json, resolve_target

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -263,18 +264,8 @@ def _execute(
             _run_model_step(project, store, run.run_id, step, options)
             return
         config = pipelines[specs[name].pipeline]
-        retry = config.retries or default
-        policy = RetryPolicy(retry.max_attempts, retry.initial_delay, retry.max_delay, retry.jitter)
-        started = time.perf_counter()
-        step.status, step.started_at, step.attempts = "running", state.now(), 1
-        _save_step(store, run.run_id, step)
-
-        def on_retry(attempt: int, error: BaseException, delay: float) -> None:
-            step.status, step.attempts, step.error = "retrying", attempt + 1, str(error)
-            step.attempt_errors.append(str(error))
-            _save_step(store, run.run_id, step)
-
-        try:
+        policy = _policy(config.retries or default)
+        with _tracked(store, run.run_id, step) as on_retry:
 
             def attempt() -> LoadResult:
                 maybe_transient(name)
@@ -296,15 +287,6 @@ def _execute(
             step.status, step.error = "succeeded", None
             if options.run_checks and step.result is not None:
                 _check_table(project, step, step.result.table, config.to, policy)
-        except HeadraceError as exc:
-            step.status, step.error = "failed", str(exc)
-            step.attempt_errors.append(str(exc))
-        finally:
-            step.seconds = time.perf_counter() - started
-            step.finished_at = state.now()
-            if step.status in ("running", "retrying"):
-                step.status = "cancelled"
-            _save_step(store, run.run_id, step)
 
     pending = [n for n in steps if steps[n].status == "queued"]
     if threads <= 1:
@@ -361,20 +343,10 @@ def _run_model_step(
     """Build one model (retrying transient faults), then run the checks on it."""
     from headrace.transform.runner import build
 
-    retry = project.config.runtime.retries
-    policy = RetryPolicy(retry.max_attempts, retry.initial_delay, retry.max_delay, retry.jitter)
+    policy = _policy(project.config.runtime.retries)
     model = options.graph.nodes[step.name].model
     assert model is not None
-    started = time.perf_counter()
-    step.status, step.started_at, step.attempts = "running", state.now(), 1
-    _save_step(store, run_id, step)
-
-    def on_retry(attempt: int, error: BaseException, delay: float) -> None:
-        step.status, step.attempts, step.error = "retrying", attempt + 1, str(error)
-        step.attempt_errors.append(str(error))
-        _save_step(store, run_id, step)
-
-    try:
+    with _tracked(store, run_id, step, error_prefix=f"model {step.name}: ") as on_retry:
         built, step.attempts = call_with_retry(
             lambda: build(
                 project,
@@ -392,8 +364,33 @@ def _run_model_step(
             step.note = built.reason
         elif options.run_checks:
             _check_table(project, step, model.name, None, policy, model.checks)
+
+
+def _policy(retry: Any) -> RetryPolicy:
+    """The RetryPolicy of a ``retries:`` config."""
+    return RetryPolicy(retry.max_attempts, retry.initial_delay, retry.max_delay, retry.jitter)
+
+
+@contextmanager
+def _tracked(
+    store: EngineAdapter, run_id: str, step: StepOutcome, *, error_prefix: str = ""
+) -> Iterator[Callable[[int, BaseException, float], None]]:
+    """A step's life in the run store: running, each retry with its error, then succeeded
+    (set by the block), failed (a HeadraceError, not re-raised: dependants are skipped
+    instead) or cancelled (anything else, re-raised), with its timings."""
+    started = time.perf_counter()
+    step.status, step.started_at, step.attempts = "running", state.now(), 1
+    _save_step(store, run_id, step)
+
+    def on_retry(attempt: int, error: BaseException, delay: float) -> None:
+        step.status, step.attempts, step.error = "retrying", attempt + 1, str(error)
+        step.attempt_errors.append(str(error))
+        _save_step(store, run_id, step)
+
+    try:
+        yield on_retry
     except HeadraceError as exc:
-        step.status, step.error = "failed", f"model {step.name}: {exc}"
+        step.status, step.error = "failed", f"{error_prefix}{exc}"
         step.attempt_errors.append(str(exc))
     finally:
         step.seconds = time.perf_counter() - started
